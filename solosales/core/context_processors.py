@@ -1,0 +1,8 @@
+from django.conf import settings
+
+
+def portal(request):
+    return {
+        "DEMO_OUTBOX": settings.EMAIL_BACKEND == "solosales.core.mail.OutboxEmailBackend",
+        "JOBS_INLINE": settings.JOBS_INLINE,
+    }

@@ -1,0 +1,70 @@
+"""Enqueueing jobs only after the surrounding transaction commits.
+
+Every job is enqueued through these helpers. With ``JOBS_INLINE`` (no Redis) the job runs
+in-process right after commit, so the demo and the SQLite test fallback still work.
+"""
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def get_queue(name: str = "default"):
+    import django_rq
+
+    return django_rq.get_queue(name)
+
+
+def _run_inline(func, args, kwargs):
+    try:
+        func(*args, **kwargs)
+    except Exception:  # a failed inline job must not break the request that queued it
+        log.exception("inline job %s failed", getattr(func, "__name__", func))
+
+
+def enqueue_now(func, *args, queue: str = "default", job_id: str | None = None, **kwargs):
+    """Enqueue immediately, whether or not a transaction is open (rollback-unsafe)."""
+    if settings.JOBS_INLINE:
+        _run_inline(func, args, kwargs)
+        return None
+    q = get_queue(queue)
+    return q.enqueue(func, *args, job_id=job_id, kwargs=kwargs) if job_id else q.enqueue(func, *args, **kwargs)
+
+
+def enqueue_on_commit(func, *args, queue: str = "default", job_id: str | None = None, **kwargs):
+    """Enqueue ``func(*args, **kwargs)`` on ``queue`` once the current transaction commits."""
+    transaction.on_commit(lambda: _safe_enqueue(func, args, kwargs, queue, job_id))
+
+
+def _safe_enqueue(func, args, kwargs, queue, job_id):
+    try:
+        enqueue_now(func, *args, queue=queue, job_id=job_id, **kwargs)
+    except Exception:
+        # Redis down after commit: the durable checkpoint stays; the sweeper re-enqueues it.
+        log.exception("enqueue of %s failed; the sweeper will recover it", getattr(func, "__name__", func))
+
+
+def schedule_on_commit(func, *args, delay: timedelta, queue: str = "default", **kwargs):
+    """Run ``func`` after ``delay``, scheduled once the transaction commits.
+
+    RQ's ``enqueue_in`` is not deferred to commit (django-rq issue 821), so it is called from
+    an on-commit callback. Inline mode uses a timer thread.
+    """
+
+    def _schedule():
+        try:
+            if settings.JOBS_INLINE:
+                t = threading.Timer(delay.total_seconds(), _run_inline, args=(func, args, kwargs))
+                t.daemon = True
+                t.start()
+            else:
+                get_queue(queue).enqueue_in(delay, func, *args, **kwargs)
+        except Exception:
+            log.exception("scheduling of %s failed; the sweeper will recover it", getattr(func, "__name__", func))
+
+    transaction.on_commit(_schedule)

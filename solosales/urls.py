@@ -1,0 +1,48 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from solosales.accounts import api as accounts_api
+from solosales.accounts import views as accounts_views
+from solosales.core import views as core_views
+
+api_v1 = [
+    path("me/", accounts_api.me, name="api-me"),
+    path("wallet/", include("wallet.api_urls")),
+    path("orders/", include("orders.api_urls")),
+    path("orders/", include("qualification.api_urls")),
+    path("disputes/", include("disputes.api_urls")),
+    path("ops/", include("orders.ops_api_urls")),
+    path("ops/", include("disputes.ops_api_urls")),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("dashboard/", core_views.dashboard, name="dashboard"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("outbox/", core_views.outbox, name="outbox"),
+    path("outbox/<int:pk>/", core_views.outbox_message, name="outbox-message"),
+    path("accounts/", include("allauth.urls")),
+    path("settings/tokens/", accounts_views.tokens, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke/", accounts_views.token_revoke, name="token-revoke"),
+    path("settings/preferences/", accounts_views.preferences, name="preferences"),
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
+    path("wallet/", include("wallet.urls")),
+    path("orders/", include("orders.urls")),
+    path("orders/", include("qualification.urls")),
+    path("disputes/", include("disputes.urls")),
+    path("webhooks/", include("wallet.webhook_urls")),
+    path("webhooks/", include("qualification.webhook_urls")),
+    path("e/", include("qualification.public_urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+]
+
+
+admin.site.site_header = "SoloSales operations"
+admin.site.site_title = "SoloSales ops"
+admin.site.index_title = "Operations"
