@@ -23,12 +23,14 @@ DROP FUNCTION IF EXISTS wallet_transfer_append_only();
 
 def add_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER_SQL)
+        # params=None: the SQL is sent as is (the "%" in RAISE is a plpgsql placeholder,
+        # not a driver one; with params=() psycopg refuses it).
+        schema_editor.execute(TRIGGER_SQL, params=None)
 
 
 def drop_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_SQL)
+        schema_editor.execute(DROP_SQL, params=None)
 
 
 def seed(apps, schema_editor):
