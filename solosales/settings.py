@@ -179,6 +179,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Email ----------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "SoloSales <noreply@solosales.example>")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", "solosales.core.mail.OutboxEmailBackend")
+# The demo outbox page (/outbox/) is public only for the demo; staff can always read it.
+DEMO_OUTBOX_PUBLIC = env.bool("DEMO_OUTBOX_PUBLIC", DEBUG)
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -53,7 +53,7 @@ def dashboard(request):
 
 
 def _outbox_allowed(request):
-    demo = settings.EMAIL_BACKEND == "solosales.core.mail.OutboxEmailBackend" and settings.DEBUG
+    demo = settings.EMAIL_BACKEND == "solosales.core.mail.OutboxEmailBackend" and settings.DEMO_OUTBOX_PUBLIC
     return demo or (request.user.is_authenticated and request.user.is_staff)
 
 
