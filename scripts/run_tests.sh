@@ -11,18 +11,15 @@ WORKERS="${TEST_WORKERS:-2}"
 xdist=()
 if [ "$WORKERS" != "0" ]; then xdist=(-n "$WORKERS"); fi
 
-if [ $# -gt 0 ]; then
-  exec $PY -m pytest "${xdist[@]}" "$@"
-fi
-
-$PY -m pytest "${xdist[@]}" --ignore=tests/e2e
+# Extra arguments (make test PYTEST_ARGS="...") go to both runs.
+$PY -m pytest "${xdist[@]}" --ignore=tests/e2e "$@"
 status=$?
 if [ $status -ne 0 ]; then exit $status; fi
 if [ "${SKIP_E2E:-0}" = "1" ]; then
   echo "SKIP_E2E=1: browser journeys not run"
   exit 0
 fi
-$PY -m pytest tests/e2e -p no:xdist
+$PY -m pytest tests/e2e -p no:xdist "$@"
 status=$?
 # pytest exits 5 when nothing was collected (no journeys yet): not a failure of the suite.
 if [ $status -eq 5 ]; then exit 0; fi
