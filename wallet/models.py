@@ -128,6 +128,9 @@ class TopUp(models.Model):
         _("unrecovered credits"), default=0, help_text=_("Refunded or charged back after being spent; for finance.")
     )
     flagged_for_finance = models.BooleanField(_("flagged for finance"), default=False, db_index=True)
+    finance_note = models.TextField(_("finance note"), blank=True)
+    stripe_dispute_id = models.CharField(_("Stripe dispute id"), max_length=255, blank=True, db_index=True)
+    dispute_status = models.CharField(_("dispute status"), max_length=40, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -144,6 +147,22 @@ class TopUp(models.Model):
 
     def __str__(self):
         return f"top-up #{self.pk} {self.credits} credits ({self.status})"
+
+    @property
+    def checkout_idempotency_key(self) -> str:
+        """Derived from the record (id and creation instant), so a retried session create is
+        deduplicated by Stripe and a reused id after a rollback never collides."""
+        return f"solosales-topup-{self.pk}-{int(self.created_at.timestamp() * 1_000_000)}"
+
+    @property
+    def status_badge(self) -> str:
+        return {
+            self.Status.PAID: "ok",
+            self.Status.PENDING: "info",
+            self.Status.EXPIRED: "neutral",
+            self.Status.FAILED: "bad",
+            self.Status.REFUNDED: "warn",
+        }.get(self.status, "neutral")
 
 
 class Hold(models.Model):
@@ -255,8 +274,58 @@ class Transfer(models.Model):
             models.CheckConstraint(
                 condition=~Q(debit_account=F("credit_account")), name="wallet_transfer_distinct_accounts"
             ),
+            # Invariant 6 in the schema: a top-up is credited by at most one transfer.
+            models.UniqueConstraint(
+                fields=["topup"], condition=Q(kind="topup"), name="wallet_transfer_one_credit_per_topup"
+            ),
         ]
         indexes = [models.Index(fields=["user", "-id"], name="wallet_transfer_user_recent")]
+        permissions = [("post_adjustment", _("Can post ledger adjustments"))]
 
     def __str__(self):
         return f"#{self.pk} {self.kind} {self.amount}"
+
+
+class StripeEvent(models.Model):
+    """A verified Stripe webhook event, stored once under its event id before processing.
+
+    Only events whose signature verified are stored here. Processing happens in the
+    ``webhooks`` queue and is idempotent: the row is locked, and ``processed_at`` set in the
+    same transaction as the ledger effects.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        DEFERRED = "deferred", _("Waiting for its payment")
+        IGNORED = "ignored", _("Acknowledged (not handled)")
+        FAILED = "failed", _("Failed")
+
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    stripe_created = models.DateTimeField(_("created at Stripe"), null=True, blank=True)
+    raw_body = models.TextField(_("raw body"))
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    # The PaymentIntent (or session) the event is about, so deferred events can be found
+    # when their payment arrives.
+    payment_ref = models.CharField(_("payment reference"), max_length=255, blank=True, db_index=True)
+    topup = models.ForeignKey(
+        TopUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events", verbose_name=_("top-up")
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        permissions = [("reprocess_stripeevent", _("Can re-process Stripe events"))]
+
+    def __str__(self):
+        return f"{self.event_id} {self.type} ({self.status})"

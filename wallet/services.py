@@ -8,17 +8,36 @@ returns the first result; with different parameters it raises IdempotencyConflic
 
 import hashlib
 import json
+import logging
+import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from solosales.core.errors import ApplicationError, IdempotencyConflict, IllegalTransition, InsufficientCredits
-from wallet.models import Account, Hold, PricingVersion, TopUp, Transfer
+from solosales.core import flags
+from solosales.core.errors import (
+    ApplicationError,
+    IdempotencyConflict,
+    IllegalTransition,
+    InsufficientCredits,
+    ValidationFailed,
+)
+from wallet.models import Account, Hold, PricingVersion, StripeEvent, TopUp, Transfer
+
+log = logging.getLogger(__name__)
 
 K = Account.Kind
+
+
+def _is_whole(value) -> bool:
+    """A Python int that is not a bool (True would otherwise pass as 1 credit)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _params_hash(params: dict) -> str:
@@ -116,7 +135,11 @@ def atomic_service(func):
 def topup_credit(*, topup: TopUp, key: str | None = None) -> Transfer:
     """Invariant 6: a paid top-up credits ``topup.credits`` to the client's available
     balance from ``stripe_clearing`` exactly once (key ``topup:<id>``)."""
-    key = key or f"topup:{topup.pk}"
+    canonical = f"topup:{topup.pk}"
+    if key not in (None, canonical):
+        # Any other key would let one payment be credited twice.
+        raise IdempotencyConflict(extra={"idempotency_key": key, "expected": canonical})
+    key = canonical
     params = {"op": "topup", "topup": topup.pk, "credits": topup.credits, "user": topup.user_id}
     if (existing := _replayed(key, params)) is not None:
         return existing
@@ -143,7 +166,7 @@ def topup_credit(*, topup: TopUp, key: str | None = None) -> Transfer:
 def hold_place(*, user, amount: int, key: str, order_id: int | None = None, memo: str = "") -> Hold:
     """Moves ``amount`` from available to held, or refuses with InsufficientCredits (and the
     shortfall) writing nothing. Invariant 1: available never goes below zero."""
-    if not isinstance(amount, int) or amount <= 0:
+    if not _is_whole(amount) or amount <= 0:
         raise ApplicationError(_("A hold must be a positive whole number of credits."))
     params = {"op": "hold", "user": user.pk, "amount": amount, "order": order_id}
     existing = Hold.objects.filter(idempotency_key=key).first()
@@ -180,7 +203,7 @@ def hold_place(*, user, amount: int, key: str, order_id: int | None = None, memo
 def hold_capture(*, hold: Hold, amount: int, key: str, actor=None) -> Hold:
     """Resolves an open hold exactly once: ``amount`` goes held → revenue and the rest
     held → available, in one transaction. Invariant 5: captured + released = held."""
-    if not isinstance(amount, int) or amount < 0:
+    if not _is_whole(amount) or amount < 0:
         raise ApplicationError(_("A capture is a whole number of credits, zero or more."))
     locked_hold = Hold.objects.select_for_update().get(pk=hold.pk)
     if locked_hold.status == Hold.Status.RESOLVED:
@@ -238,22 +261,25 @@ def hold_release(*, hold: Hold, key: str, actor=None, in_transaction: bool = Fal
 # --- refunds and adjustments -------------------------------------------------
 
 
-def captured_for_order(order_id: int) -> int:
-    return Transfer.objects.filter(order_id=order_id, kind=Transfer.Kind.CAPTURE).aggregate(s=Sum("amount"))["s"] or 0
+def captured_for_order(order_id: int, *, user=None) -> int:
+    qs = Transfer.objects.filter(order_id=order_id, kind=Transfer.Kind.CAPTURE)
+    if user is not None:
+        qs = qs.filter(user=user)
+    return qs.aggregate(s=Sum("amount"))["s"] or 0
 
 
-def refunded_for_order(order_id: int) -> int:
-    return (
-        Transfer.objects.filter(order_id=order_id, kind=Transfer.Kind.DISPUTE_REFUND).aggregate(s=Sum("amount"))["s"]
-        or 0
-    )
+def refunded_for_order(order_id: int, *, user=None) -> int:
+    qs = Transfer.objects.filter(order_id=order_id, kind=Transfer.Kind.DISPUTE_REFUND)
+    if user is not None:
+        qs = qs.filter(user=user)
+    return qs.aggregate(s=Sum("amount"))["s"] or 0
 
 
 @atomic_service
 def dispute_refund(*, user, amount: int, order_id: int, dispute_id: int, key: str, actor=None) -> Transfer:
     """Refunds ``amount`` credits revenue → available for accepted disputed leads.
     Invariant 7: refunds on an order never exceed what was captured for it."""
-    if not isinstance(amount, int) or amount <= 0:
+    if not _is_whole(amount) or amount <= 0:
         raise ApplicationError(_("A refund moves a positive number of credits."))
     params = {"op": "dispute_refund", "user": user.pk, "amount": amount, "order": order_id, "dispute": dispute_id}
     if (existing := _replayed(key, params)) is not None:
@@ -262,7 +288,8 @@ def dispute_refund(*, user, amount: int, order_id: int, dispute_id: int, key: st
     revenue = platform_account(K.REVENUE)
     # The client's account lock serialises every refund of this client's orders.
     locked = _lock(available, revenue)
-    refundable = captured_for_order(order_id) - refunded_for_order(order_id)
+    # Scoped to this client: a refund can only return what this client was charged.
+    refundable = captured_for_order(order_id, user=user) - refunded_for_order(order_id, user=user)
     if amount > refundable:
         raise ApplicationError(
             _("Refund of %(amount)s credits exceeds the %(refundable)s still refundable on this order.")
@@ -296,11 +323,14 @@ def card_refund(*, topup: TopUp, credits: int, key: str, kind: str = Transfer.Ki
     """Takes back up to ``credits`` from the client's available balance to stripe_clearing
     (card refund or chargeback). Never drives the balance negative: what is already spent
     is returned as ``shortfall`` for finance to follow up."""
-    if not isinstance(credits, int) or credits <= 0:
+    if not _is_whole(credits) or credits <= 0:
         raise ApplicationError(_("A card refund moves a positive number of credits."))
-    existing = Transfer.objects.filter(idempotency_key=key).first()
-    if existing is not None:
+    params = {"op": kind, "topup": topup.pk, "credits": credits}
+    if (existing := _replayed(key, params)) is not None:
         return CardRefundResult(existing, existing.amount, credits - existing.amount)
+    # NB: when nothing could be recovered no transfer is written, so a replay of the key
+    # cannot tell; callers keep their own durable record (TopUp.refunded_credits,
+    # TopUp.stripe_dispute_id) in the same transaction and do not call twice.
     available, _held = client_accounts(topup.user)
     clearing = platform_account(K.STRIPE_CLEARING)
     locked = _lock(available, clearing)
@@ -314,7 +344,7 @@ def card_refund(*, topup: TopUp, credits: int, key: str, kind: str = Transfer.Ki
             credit=clearing,
             amount=recovered,
             key=key,
-            params={"op": kind, "topup": topup.pk, "credits": credits},
+            params=params,
             user=topup.user,
             topup=topup,
         )
@@ -324,6 +354,8 @@ def card_refund(*, topup: TopUp, credits: int, key: str, kind: str = Transfer.Ki
 @atomic_service
 def chargeback_reverse(*, topup: TopUp, credits: int, key: str) -> Transfer:
     """A dispute closed in our favour: the credits taken back are returned to the client."""
+    if not _is_whole(credits) or credits <= 0:
+        raise ApplicationError(_("A chargeback reversal moves a positive number of credits."))
     params = {"op": "chargeback_reversal", "topup": topup.pk, "credits": credits}
     if (existing := _replayed(key, params)) is not None:
         return existing
@@ -343,12 +375,13 @@ def chargeback_reverse(*, topup: TopUp, credits: int, key: str) -> Transfer:
     )
 
 
+# Lazy: this dict is built at import time, its labels are shown in the reader's language.
 ADJUSTMENT_REASONS = {
-    "goodwill": _("Goodwill credit"),
-    "correction": _("Correction of an error"),
-    "promotion": _("Promotion"),
-    "manual_refund": _("Manual refund"),
-    "clawback": _("Clawback"),
+    "goodwill": gettext_lazy("Goodwill credit"),
+    "correction": gettext_lazy("Correction of an error"),
+    "promotion": gettext_lazy("Promotion"),
+    "manual_refund": gettext_lazy("Manual refund"),
+    "clawback": gettext_lazy("Clawback"),
 }
 
 
@@ -358,9 +391,9 @@ def adjustment_post(*, user, amount: int, reason_code: str, actor, key: str, mem
     negative moves available → revenue (refused if it would overdraw)."""
     if reason_code not in ADJUSTMENT_REASONS:
         raise ApplicationError(_("Unknown reason code."), extra={"reason_code": reason_code})
-    if not isinstance(amount, int) or amount == 0:
+    if not _is_whole(amount) or amount == 0:
         raise ApplicationError(_("An adjustment is a non-zero whole number of credits."))
-    if not memo.strip():
+    if not (memo or "").strip():
         raise ApplicationError(_("An adjustment needs a note."))
     params = {"op": "adjustment", "user": user.pk, "amount": amount, "reason": reason_code}
     if (existing := _replayed(key, params)) is not None:
@@ -399,3 +432,264 @@ def pricing_mark_used(*, version: PricingVersion) -> None:
     if not version.used:
         PricingVersion.objects.filter(pk=version.pk, used=False).update(used=True)
         version.used = True
+
+
+# --- Stripe top-ups --------------------------------------------------------------
+
+
+class TopUpsDisabled(ApplicationError):
+    code = "topups_disabled"
+    status = 403
+    default_message = gettext_lazy("Buying credits is switched off at the moment. Please try again later.")
+
+
+def topup_start(*, user, credits) -> TopUp:
+    """Opens a pending top-up of ``credits`` at the active price and its Checkout Session.
+
+    Nothing is credited here (only a verified webhook credits). Bounds and price come from
+    the active PricingVersion, which is then frozen. If the session cannot be created the
+    whole top-up is rolled back: no half-made TopUp is left behind."""
+    from wallet import stripe_gateway  # the gateway imports nothing from here; kept lazy for tests' overrides
+
+    if not flags.is_on(flags.STRIPE_TOPUPS):
+        raise TopUpsDisabled()
+    if not _is_whole(credits):
+        raise ValidationFailed(_("Enter a whole number of credits."), extra={"credits": [_("Not a whole number.")]})
+    pricing = pricing_active()
+    if not pricing.min_topup_credits <= credits <= pricing.max_topup_credits:
+        message = _("A top-up is between %(min)s and %(max)s credits.") % {
+            "min": pricing.min_topup_credits,
+            "max": pricing.max_topup_credits,
+        }
+        raise ValidationFailed(
+            message,
+            extra={"credits": [message], "min": pricing.min_topup_credits, "max": pricing.max_topup_credits},
+        )
+    currency = (pricing.currency or settings.CREDITS_CURRENCY).lower()
+    # The Stripe call runs inside the transaction on purpose: if it fails, the top-up row
+    # rolls back with it. The client's timeout bounds how long the row stays uncommitted.
+    with transaction.atomic(durable=True):
+        topup = TopUp.objects.create(
+            user=user,
+            pricing_version=pricing,
+            credits=credits,
+            credit_price_minor=pricing.credit_price_minor,
+            amount_minor=credits * pricing.credit_price_minor,
+            currency=currency,
+        )
+        pricing_mark_used(version=pricing)
+        success_path = reverse("wallet:topup_success", args=[topup.pk])
+        cancel_path = reverse("wallet:topup_cancel", args=[topup.pk])
+        if stripe_gateway.stripe_enabled():
+            session_id, url = stripe_gateway.checkout_session_create(
+                topup, success_path=success_path, cancel_path=cancel_path
+            )
+        else:
+            session_id = f"cs_local_{topup.pk}_{secrets.token_hex(8)}"
+            url = reverse("wallet:test_checkout", args=[topup.pk])
+        topup.stripe_session_id = session_id
+        topup.checkout_url = url
+        topup.save(update_fields=["stripe_session_id", "checkout_url", "updated_at"])
+    return topup
+
+
+def _flag(topup: TopUp, note: str) -> None:
+    topup.flagged_for_finance = True
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
+    topup.finance_note = (topup.finance_note + "\n" if topup.finance_note else "") + f"[{stamp}] {note}"
+
+
+def _stripe_id(value) -> str:
+    """Stripe ids may arrive expanded (an object) or as a plain id."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else ""
+
+
+CREDITED = (TopUp.Status.PAID, TopUp.Status.REFUNDED)
+
+
+def topup_settle(*, topup: TopUp, session: dict) -> tuple[TopUp, str]:
+    """A Checkout Session was paid: credit the top-up exactly once (invariant 6).
+
+    Credits only when the amount and currency paid equal ``credits × locked price``;
+    otherwise the top-up is flagged for finance and nothing is credited. The caller holds
+    the top-up row lock inside its transaction. Returns (top-up, note for the event log)."""
+    if topup.status in CREDITED:
+        return topup, ""
+    session_id = _stripe_id(session.get("id"))
+    payment_intent = _stripe_id(session.get("payment_intent"))
+    problems = []
+    if topup.stripe_session_id and session_id and session_id != topup.stripe_session_id:
+        problems.append(f"session {session_id} is not this top-up's session {topup.stripe_session_id}")
+    if session.get("amount_total") != topup.amount_minor:
+        problems.append(f"paid {session.get('amount_total')!r}, expected {topup.amount_minor}")
+    if str(session.get("currency") or "").lower() != topup.currency.lower():
+        problems.append(f"currency {session.get('currency')!r}, expected {topup.currency!r}")
+    if problems:
+        note = "payment not credited: " + "; ".join(problems)
+        _flag(topup, note)
+        topup.save(update_fields=["flagged_for_finance", "finance_note", "updated_at"])
+        log.warning("top-up %s: %s", topup.pk, note)
+        return topup, note
+    topup.status = TopUp.Status.PAID
+    topup.paid_at = timezone.now()
+    if payment_intent:
+        topup.payment_intent_id = payment_intent
+    topup.save(update_fields=["status", "paid_at", "payment_intent_id", "updated_at"])
+    topup_credit(topup=topup, in_transaction=True)
+    return topup, ""
+
+
+def topup_close_unpaid(*, topup: TopUp, status: str) -> TopUp:
+    """A pending top-up whose session expired or whose async payment failed. A credited
+    top-up never goes back."""
+    if topup.status == TopUp.Status.PENDING and status in (TopUp.Status.EXPIRED, TopUp.Status.FAILED):
+        topup.status = status
+        topup.save(update_fields=["status", "updated_at"])
+    return topup
+
+
+def topup_refund_apply(*, topup: TopUp, refunded_minor: int, charge_id: str = "") -> TopUp:
+    """Brings the ledger in line with Stripe's cumulative refunded amount for this payment:
+    the refunded credits (at the locked credit price) go available → stripe_clearing once.
+    What the client already spent is not taken (the balance never goes negative): it is
+    recorded as a shortfall and the top-up flagged for finance. Replays change nothing."""
+    if not _is_whole(refunded_minor) or refunded_minor < 0:
+        raise ApplicationError(_("A refund amount must be a whole number of minor units."))
+    credits_total = min(refunded_minor // topup.credit_price_minor, topup.credits)
+    fields = {"updated_at"}
+    odd_note = f"refund of {refunded_minor} is not a whole number of credits; {credits_total} taken back"
+    if refunded_minor % topup.credit_price_minor and odd_note not in topup.finance_note:
+        _flag(topup, odd_note)
+        fields |= {"flagged_for_finance", "finance_note"}
+    delta = credits_total - topup.refunded_credits
+    if delta > 0:
+        result = card_refund(
+            topup=topup, credits=delta, key=f"stripe-refund:{topup.pk}:{credits_total}", in_transaction=True
+        )
+        topup.refunded_credits = credits_total
+        fields.add("refunded_credits")
+        if result.shortfall:
+            topup.shortfall_credits += result.shortfall
+            _flag(topup, f"refund: {result.shortfall} credits already spent, not recovered")
+            fields |= {"shortfall_credits", "flagged_for_finance", "finance_note"}
+    if charge_id and topup.charge_id != charge_id:
+        topup.charge_id = charge_id
+        fields.add("charge_id")
+    if topup.refunded_credits >= topup.credits and topup.status != TopUp.Status.REFUNDED:
+        topup.status = TopUp.Status.REFUNDED
+        fields.add("status")
+    topup.save(update_fields=sorted(fields))
+    return topup
+
+
+def _dispute_take_back(topup: TopUp, *, dispute_id: str, amount_minor: int) -> None:
+    credits = min(amount_minor // topup.credit_price_minor, topup.credits - topup.refunded_credits)
+    topup.disputed_credits = max(credits, 0)
+    if credits > 0:
+        result = card_refund(
+            topup=topup,
+            credits=credits,
+            key=f"stripe-dispute:{dispute_id}",
+            kind=Transfer.Kind.CHARGEBACK,
+            in_transaction=True,
+        )
+        if result.shortfall:
+            topup.shortfall_credits += result.shortfall
+            _flag(topup, f"chargeback {dispute_id}: {result.shortfall} credits already spent, not recovered")
+
+
+def topup_dispute_open(*, topup: TopUp, dispute_id: str, amount_minor: int, status: str = "") -> TopUp:
+    """A card dispute was opened: the disputed credits go available → stripe_clearing
+    (kind ``chargeback``), never below zero (the rest is a flagged shortfall). Once per dispute."""
+    if topup.stripe_dispute_id == dispute_id:
+        return topup  # already seen (opened, or closed before this event arrived)
+    topup.stripe_dispute_id = dispute_id
+    topup.dispute_status = status or "needs_response"
+    _dispute_take_back(topup, dispute_id=dispute_id, amount_minor=amount_minor)
+    topup.save()
+    return topup
+
+
+DISPUTE_REVERSED = ("won", "warning_closed")
+
+
+def topup_dispute_close(*, topup: TopUp, dispute_id: str, amount_minor: int, status: str) -> TopUp:
+    """A card dispute closed. Won: what was taken back is returned (``chargeback_reversal``)
+    and the shortfall it caused is cleared. Lost: nothing more moves. Once per dispute;
+    a close that arrives before its open is applied as if the open had come first."""
+    if topup.stripe_dispute_id == dispute_id and topup.dispute_status in (*DISPUTE_REVERSED, "lost"):
+        return topup
+    if topup.stripe_dispute_id != dispute_id:
+        topup.stripe_dispute_id = dispute_id
+        if status not in DISPUTE_REVERSED:
+            _dispute_take_back(topup, dispute_id=dispute_id, amount_minor=amount_minor)
+        topup.dispute_status = status
+        topup.save()
+        return topup
+    if status in DISPUTE_REVERSED:
+        taken = Transfer.objects.filter(idempotency_key=f"stripe-dispute:{dispute_id}").first()
+        recovered = taken.amount if taken else 0
+        if recovered:
+            chargeback_reverse(
+                topup=topup, credits=recovered, key=f"stripe-dispute-won:{dispute_id}", in_transaction=True
+            )
+        unrecovered = max(topup.disputed_credits - recovered, 0)
+        topup.shortfall_credits = max(topup.shortfall_credits - unrecovered, 0)
+        topup.disputed_credits = 0
+    topup.dispute_status = status
+    topup.save()
+    return topup
+
+
+def stripe_event_deferred_for(*, payment_intent: str) -> list[int]:
+    """Events that arrived before their payment was credited (e.g. a refund before the
+    completed session); re-processed once the payment is settled."""
+    if not payment_intent:
+        return []
+    return list(
+        StripeEvent.objects.filter(status=StripeEvent.Status.DEFERRED, payment_ref=payment_intent)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
+def pricing_activate(*, version: PricingVersion) -> PricingVersion:
+    """Makes ``version`` the one active pricing version (the previous one is kept, inactive)."""
+    with transaction.atomic():
+        PricingVersion.objects.select_for_update().filter(active=True).exclude(pk=version.pk).update(active=False)
+        PricingVersion.objects.filter(pk=version.pk).update(active=True)
+    version.active = True
+    return version
+
+
+def topup_seed_paid(*, user, credits: int, session_id: str) -> TopUp:
+    """Demo history: a top-up paid through the same settle path a webhook uses. Idempotent
+    on ``session_id``."""
+    with transaction.atomic():
+        existing = TopUp.objects.filter(stripe_session_id=session_id).first()
+        if existing is not None:
+            return existing
+        pricing = pricing_active()
+        topup = TopUp.objects.create(
+            user=user,
+            pricing_version=pricing,
+            credits=credits,
+            credit_price_minor=pricing.credit_price_minor,
+            amount_minor=credits * pricing.credit_price_minor,
+            currency=(pricing.currency or settings.CREDITS_CURRENCY).lower(),
+            stripe_session_id=session_id,
+        )
+        pricing_mark_used(version=pricing)
+        topup, _note = topup_settle(
+            topup=topup,
+            session={
+                "id": session_id,
+                "payment_status": "paid",
+                "amount_total": topup.amount_minor,
+                "currency": topup.currency,
+                "payment_intent": f"pi_{session_id}",
+            },
+        )
+    return topup

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from wallet import views
+
+urlpatterns = [
+    path("stripe/", views.stripe_webhook, name="stripe-webhook"),
+]
