@@ -230,8 +230,8 @@ class HunterProvider(Provider):
         """valid / accept_all / invalid / unknown; None when Hunter is still verifying (HTTP 202)."""
 
         def parse(data, status):
-            if status == 202:
-                return Parsed(None)
+            if status == 202:  # still verifying: not charged until it completes
+                return Parsed(None, cost=Decimal("0"))
             if status == 222:  # Hunter could not verify this address
                 return Parsed("unknown", records=1)
             if not isinstance(data, dict) or not isinstance(data.get("data"), dict):

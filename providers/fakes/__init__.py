@@ -21,7 +21,7 @@ import uuid
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 
@@ -131,10 +131,15 @@ class FakeServer:
         return None
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # tests assert on counts, not on stderr noise
+        pass
+
+
 @contextlib.contextmanager
 def serve(app, host: str = "127.0.0.1", port: int = 0):
     """Run ``app`` on a local port in a background thread; yields the base URL."""
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
