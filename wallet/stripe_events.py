@@ -62,6 +62,8 @@ def stripe_event_receive(*, body: bytes, signature: str | None) -> tuple[StripeE
         raise WebhookRejected(_("Invalid signature or stale timestamp."))
     except ValueError:  # also UnicodeDecodeError
         raise WebhookRejected(_("Malformed JSON payload."))
+    except (AttributeError, TypeError, KeyError):  # signed, valid JSON, but not an event object
+        raise WebhookRejected(_("Not a Stripe event."))
     data = json.loads(body)
     if not isinstance(data, dict):
         raise WebhookRejected(_("Not a Stripe event."))
