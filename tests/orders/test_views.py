@@ -365,3 +365,28 @@ def test_dashboard_panel_lists_recent_orders_with_a_new_order_button(logged_in, 
     assert reverse("orders:detail", args=[order.pk]) in body
     assert reverse("orders:new") in body
     assert any(p.template == "orders/panel_recent.html" for p in dashboard._PANELS)
+
+
+def test_the_live_quote_posts_with_the_forms_csrf_token(client_user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(client_user)
+    page = browser.get(reverse("orders:new")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = {"type": "list", "target_count": 40, "criteria": {"titles": ["CFO"]}}
+    url = reverse("api-order-quote")
+    assert browser.post(url, body, content_type="application/json").status_code == 403
+    response = browser.post(url, body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+    assert response.json()["max_cost"] == 40
+
+
+def test_the_quote_script_is_a_static_file():
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("orders/quote.js")
+    assert path is not None
+    with open(path, encoding="utf-8") as fh:
+        script = fh.read()
+    assert 'getAttribute("data-quote-url")' in script and '"X-CSRFToken"' in script
