@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from disputes import api
+
+urlpatterns = [
+    path("", api.DisputeListCreate.as_view(), name="api-disputes"),
+    path("<int:pk>/", api.DisputeDetail.as_view(), name="api-dispute"),
+    path("<int:pk>/evidence/", api.DisputeEvidenceCreate.as_view(), name="api-dispute-evidence"),
+    path("<int:pk>/withdraw/", api.DisputeWithdraw.as_view(), name="api-dispute-withdraw"),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from disputes import api
+
+urlpatterns = [
+    path("disputes/<int:pk>/decision/", api.OpsDisputeDecision.as_view(), name="api-ops-dispute-decision"),
+    path("disputes/<int:pk>/approve/", api.OpsDisputeApprove.as_view(), name="api-ops-dispute-approve"),
+]
