@@ -85,9 +85,10 @@ def checkout_session_create(topup, *, success_path: str, cancel_path: str) -> tu
             _("The payment provider could not start the checkout: %(detail)s") % {"detail": detail},
             extra={"http_status": getattr(exc, "http_status", None)},
         ) from exc
-    if not session.get("id") or not session.get("url"):
+    data = session.to_dict()
+    if not data.get("id") or not data.get("url"):
         raise StripeUnavailable(_("The payment provider answered without a checkout page."))
-    return session["id"], session["url"]
+    return data["id"], data["url"]
 
 
 def _created_range(since: datetime, until: datetime) -> dict:
@@ -95,15 +96,18 @@ def _created_range(since: datetime, until: datetime) -> dict:
 
 
 def list_sessions(since: datetime, until: datetime):
-    return get_client().v1.checkout.sessions.list(params=_created_range(since, until)).auto_paging_iter()
+    for item in get_client().v1.checkout.sessions.list(params=_created_range(since, until)).auto_paging_iter():
+        yield item.to_dict()
 
 
 def list_refunds(since: datetime, until: datetime):
-    return get_client().v1.refunds.list(params=_created_range(since, until)).auto_paging_iter()
+    for item in get_client().v1.refunds.list(params=_created_range(since, until)).auto_paging_iter():
+        yield item.to_dict()
 
 
 def list_disputes(since: datetime, until: datetime):
-    return get_client().v1.disputes.list(params=_created_range(since, until)).auto_paging_iter()
+    for item in get_client().v1.disputes.list(params=_created_range(since, until)).auto_paging_iter():
+        yield item.to_dict()
 
 
 def sign_payload(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:

@@ -83,6 +83,11 @@ def pytest_runtest_teardown(item, nextitem):
                 reseed()
 
 
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    return ("127.0.0.1", 0)
+
+
 # --- helpers -----------------------------------------------------------------------------
 
 
