@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from qualification import api
+
+urlpatterns = [
+    path("<int:order_id>/report/", api.ReportView.as_view(), name="api-order-report"),
+]

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from qualification import views
+
+app_name = "qualification_public"
+
+urlpatterns = [
+    path("<str:token>/interested/", views.interested, name="interested"),
+    path("<str:token>/unsubscribe/", views.unsubscribe, name="unsubscribe"),
+]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from qualification import views
+
+urlpatterns = [
+    path("sendcloud/", views.sendcloud_webhook, name="sendcloud-webhook"),
+]
