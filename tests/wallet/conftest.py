@@ -164,5 +164,6 @@ def deliver(post_event, django_capture_on_commit_callbacks, run_jobs):
                 break
 
     _deliver.drain = drain
+    _deliver.capture = django_capture_on_commit_callbacks
 
     return _deliver
