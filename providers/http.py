@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .audit import record_call, scrub_text
-from .base import CallContext, CircuitOpen, PermanentError, ProviderError, RateLimited, TransientError
+from .base import CallContext, CircuitOpen, PermanentError, RateLimited, TransientError
 from .models import Outcome
 
 log = logging.getLogger(__name__)
@@ -314,6 +314,3 @@ class ProviderHttp:
         if not message:
             message = response.content[:300].decode("utf-8", errors="replace")
         return scrub_text(message, self.secrets)
-
-
-__all__ = ["HttpResult", "MalformedResponse", "Parsed", "ProviderError", "ProviderHttp", "parse_retry_after"]

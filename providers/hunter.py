@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from .audit import scrub
 from .base import CallContext, Criteria, PersonRecord, Provider, SearchPage, register
 from .breakers import get_breaker
 from .http import MalformedResponse, Parsed, ProviderHttp
@@ -144,7 +145,7 @@ def email_to_record(entry: dict, domain_data: dict) -> PersonRecord:
         country=country if len(country) == 2 else "",
         region=str(domain_data.get("state") or ""),
         city=str(domain_data.get("city") or ""),
-        raw=entry,
+        raw=scrub(entry),
     )
 
 

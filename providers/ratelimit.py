@@ -50,7 +50,6 @@ class _MemoryWindows:
             self._counts[keys[1]] = m + 1
             return 0
 
-
     def clear(self):
         with self._lock:
             self._counts.clear()

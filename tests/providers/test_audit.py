@@ -77,3 +77,17 @@ def test_ops_qa_and_finance_may_view_provider_calls():
     for group in ("ops_qa", "finance"):
         perms = set(Group.objects.get(name=group).permissions.values_list("codename", flat=True))
         assert "view_providercall" in perms
+
+
+@pytest.mark.django_db
+def test_lookup_admin_searches_by_profile_or_order(client):
+    from django.contrib.auth import get_user_model
+
+    from providers.models import LookupRecord
+
+    admin_user = get_user_model().objects.create_superuser(email="root2@example.com", password="x-long-password")
+    client.force_login(admin_user)
+    LookupRecord.objects.create(key="9:40000001", order_id=9, profile_id="40000001")
+    url = reverse("admin:providers_lookuprecord_changelist")
+    assert client.get(url, {"q": "9"}).context["cl"].result_count == 1
+    assert client.get(url, {"q": "abc"}).context["cl"].result_count == 0
