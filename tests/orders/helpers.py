@@ -55,12 +55,14 @@ def make_order(
     target_count: int = 20,
     leads: int = 0,
     accepted: int | None = None,
+    qualified: int = 0,
     criteria: dict | None = None,
     fund_credits: int | None = None,
 ) -> Order:
     """An order of ``user`` in ``status``. For building and later states ``leads`` valid
     leads are written; list_qa → delivered passes QA#1 accepting ``accepted`` (all by
-    default) leads, capturing their price; closed closes it afterwards."""
+    default) leads, capturing their price; closed closes it afterwards. MQL orders go on
+    through nurturing and QA#2 with ``qualified`` leads qualified."""
     data = {"type": type, "target_count": target_count, "criteria": criteria or DEFAULT_CRITERIA}
     credits = fund_credits if fund_credits is not None else target_count * 5
     if credits:
@@ -83,6 +85,20 @@ def make_order(
     order = order_transition(order=order, name="finish_building")
     if status == S.LIST_QA:
         return order
+    if type == "mql" and status in (S.NURTURING, S.MQL_QA, S.DELIVERED, S.CLOSED):
+        order = order_qa_decide(order=order, gate="list", decision="pass", accepted_count=accepted or leads)
+        if status == S.NURTURING:
+            return order
+        # Qualification's scoring stands in here: the first ``qualified`` accepted leads qualify.
+        ids = list(order.leads.filter(accepted=True).order_by("id").values_list("id", flat=True)[:qualified])
+        Lead.objects.filter(pk__in=ids).update(qualified=True, score=42)
+        order = order_transition(order=order, name="finish_nurturing")
+        if status == S.MQL_QA:
+            return order
+        order = order_qa_decide(order=order, gate="mql", decision="pass")
+        if status == S.CLOSED:
+            order = order_transition(order=order, name="close", reason="window over")
+        return Order.objects.get(pk=order.pk)
     if status in (S.DELIVERED, S.CLOSED):
         order = order_qa_decide(order=order, gate="list", decision="pass", accepted_count=accepted or leads)
         if status == S.CLOSED:

@@ -390,3 +390,21 @@ def test_the_quote_script_is_a_static_file():
     with open(path, encoding="utf-8") as fh:
         script = fh.read()
     assert 'getAttribute("data-quote-url")' in script and '"X-CSRFToken"' in script
+
+
+def test_a_delivered_mql_order_links_its_report_and_disputes(logged_in, client_user):
+    order = make_order(client_user, type="mql", status=S.DELIVERED, target_count=10, leads=10, qualified=4)
+    response = logged_in.get(reverse("orders:detail", args=[order.pk]))
+    body = response.content.decode()
+    assert reverse("qualification:report", args=[order.pk]) in body
+    assert reverse("disputes:new", args=[order.pk]) in body
+    assert response.context["money"] == {"quote": 50, "held": 0, "charged": 20, "released": 30}
+    assert len(response.context["leads_page"].object_list) == 4
+    assert "Qualified" in body
+
+
+def test_a_list_order_has_no_qualification_report_link(logged_in, client_user):
+    order = make_order(client_user, status=S.DELIVERED, target_count=10, leads=10)
+    body = logged_in.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert reverse("qualification:report", args=[order.pk]) not in body
+    assert reverse("disputes:new", args=[order.pk]) in body
