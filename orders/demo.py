@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from orders.models import OrderStatus, PipelineStep
 from orders.pipeline import run_step
 from orders.services import order_place, order_qa_decide
 from wallet import services as wallet
-from wallet.models import TopUp
 
 DEMO_ORDERS = [
     (
@@ -45,31 +42,17 @@ DEMO_TOPUP_CREDITS = 1000
 
 def _ensure_credits(client, needed: int) -> None:
     available, _held = wallet.client_accounts(client)
-    if available.balance >= needed:
-        return
-    pricing = wallet.pricing_active()
-    topup, _created = TopUp.objects.get_or_create(
-        user=client,
-        stripe_session_id="cs_demo_orders_seed",
-        defaults={
-            "pricing_version": pricing,
-            "credits": DEMO_TOPUP_CREDITS,
-            "credit_price_minor": pricing.credit_price_minor,
-            "amount_minor": DEMO_TOPUP_CREDITS * pricing.credit_price_minor,
-            "currency": pricing.currency,
-            "status": TopUp.Status.PAID,
-            "paid_at": timezone.now(),
-        },
-    )
-    wallet.topup_credit(topup=topup)
+    if available.balance < needed:
+        wallet.topup_seed_paid(user=client, credits=DEMO_TOPUP_CREDITS, session_id=f"cs_demo_orders_{client.pk}")
 
 
 def seed(*, client, staff, stdout=None) -> None:
     for key, body, decision in DEMO_ORDERS:
         order = client.orders.filter(idempotency_key=key).first()
         if order is None:
-            quote_cost = body["target_count"] * 1
-            _ensure_credits(client, quote_cost * 5)
+            unit = wallet.pricing_active().list_lead_price
+            # keep enough besides for the client's own first order in the demo (200 leads)
+            _ensure_credits(client, (body["target_count"] + 200) * unit)
             order = order_place(user=client, data=body, idempotency_key=key)
         step = PipelineStep.objects.filter(order=order, name=PipelineStep.Name.BUILD).first()
         if step and step.status != PipelineStep.Status.DONE:
