@@ -379,6 +379,11 @@ class WebhookAnswer:
     event_id: int | None = None
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL; the unique key still covers the original.
+    return value.replace("\x00", "")
+
+
 def _parse_body(raw: bytes, content_type: str) -> dict | None:
     """The webhook fields as a flat dict of strings (nested JSON values kept as JSON), or
     None when the body is neither a JSON object nor a form."""
@@ -399,17 +404,18 @@ def _parse_body(raw: bytes, content_type: str) -> dict | None:
         out = {}
         for key, value in data.items():
             if isinstance(value, dict | list):
-                out[str(key)] = json.dumps(value, sort_keys=True, ensure_ascii=False)
+                text_value = json.dumps(value, sort_keys=True, ensure_ascii=False)
             elif value is None:
-                out[str(key)] = ""
+                text_value = ""
             else:
-                out[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+                text_value = str(value).lower() if isinstance(value, bool) else str(value)
+            out[_no_nul(str(key))] = _no_nul(text_value)
         return out
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:
         return None
-    return dict(pairs) or None
+    return {_no_nul(k): _no_nul(v) for k, v in pairs} or None
 
 
 def _key(*parts: str) -> str:
@@ -459,7 +465,7 @@ def webhook_receive(*, raw_body: bytes, content_type: str = "", now: float | Non
         event = _store(
             unique_key=unique_key,
             source=EmailEvent.Source.SENDCLOUD,
-            payload={"raw": raw_body[:4000].decode("utf-8", "replace")},
+            payload={"raw": _no_nul(raw_body[:4000].decode("utf-8", "replace"))},
             outcome=O.REJECTED_MALFORMED,
             processed_at=timezone.now(),
         )

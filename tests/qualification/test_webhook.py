@@ -1,0 +1,332 @@
+"""/webhooks/sendcloud/: signatures, freshness, replay, storage once, mapping and effects."""
+
+import json
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.utils import timezone
+
+from orders.models import Lead, Order
+from qualification import services
+from qualification.models import EmailEvent, EmailMessage, UsedWebhookToken
+from tests.qualification.helpers import (
+    WEBHOOK,
+    make_mql_order,
+    post_form,
+    post_json,
+    process_pending,
+    seconds_ago,
+    send_step,
+    signed,
+)
+
+pytestmark = pytest.mark.django_db
+O = EmailEvent.Outcome
+
+
+@pytest.fixture
+def sent(settings):
+    """A nurturing order with its first step sent through the outbox (4 leads)."""
+    settings.SENDCLOUD_API_USER = settings.SENDCLOUD_API_KEY = ""
+    order = make_mql_order(leads=4)
+    messages = send_step(order)
+    assert {m.status for m in messages} == {EmailMessage.Status.SENT}
+    return order, messages
+
+
+def score(lead_id):
+    return Lead.objects.get(pk=lead_id).score
+
+
+def last_event():
+    return EmailEvent.objects.order_by("-id").first()
+
+
+def test_a_signed_form_event_is_stored_queued_and_scored(client, sent, django_capture_on_commit_callbacks):
+    _order, messages = sent
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_form(client, signed(messages[0], "open", ip="203.0.113.7"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "pending"}
+    assert len(callbacks) == 1  # the processing job, enqueued on commit
+    event = last_event()
+    assert (event.outcome, event.event_raw, event.source) == (O.PENDING, "open", "sendcloud")
+    assert UsedWebhookToken.objects.filter(token=event.token).exists()
+    assert process_pending() == [O.ACCEPTED]
+    event.refresh_from_db()
+    assert (event.event, event.message_id, event.lead_id) == ("opened", messages[0].pk, messages[0].lead_id)
+    assert score(messages[0].lead_id) == 5
+
+
+def test_a_json_body_is_accepted_too(client, sent):
+    _order, messages = sent
+    data = signed(messages[1], "click", url="https://acme.example/x")
+    data["timestamp"] = int(data["timestamp"])  # JSON numbers, as some senders do
+    data["userHeaders"] = {"SC-Custom-Message-Id": str(messages[1].message_id)}
+    assert post_json(client, data).status_code == 200
+    assert process_pending() == [O.ACCEPTED]
+    assert score(messages[1].lead_id) == 15
+
+
+def test_the_message_is_found_by_the_custom_header_when_the_email_id_is_unknown(client, sent):
+    _order, messages = sent
+    data = signed(
+        messages[2],
+        "open",
+        email_id="never-seen$x",
+        userHeaders=json.dumps({"SC-Custom-Message-Id": str(messages[2].message_id)}),
+    )
+    post_form(client, data)
+    assert process_pending() == [O.ACCEPTED]
+    assert last_event().message_id == messages[2].pk
+
+
+def test_a_tampered_signature_is_refused_and_stored_as_rejected(client, sent):
+    _order, messages = sent
+    data = signed(messages[0], "click")
+    data["signature"] = "0" * 64
+    response = post_form(client, data)
+    assert response.status_code == 403
+    event = last_event()
+    assert event.outcome == O.REJECTED_SIGNATURE
+    assert process_pending() == []
+    assert score(messages[0].lead_id) is None or score(messages[0].lead_id) == 0
+
+
+def test_a_signature_made_with_another_key_is_refused(client, sent):
+    _order, messages = sent
+    assert post_form(client, signed(messages[0], "click", app_key="not-our-key")).status_code == 403
+
+
+def test_a_body_changed_after_signing_is_refused_as_a_reused_token(client, sent):
+    """Only timestamp+token are signed: replaying them with another event is refused."""
+    _order, messages = sent
+    data = signed(messages[0], "open")
+    assert post_form(client, data).status_code == 200
+    forged = {**data, "event": "click", "url": "https://evil.example"}
+    response = post_form(client, forged)
+    assert response.status_code == 403
+    assert last_event().outcome == O.REJECTED_REUSED_TOKEN
+    process_pending()
+    assert score(messages[0].lead_id) == 5
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        pytest.param(lambda: seconds_ago(11 * 60), id="stale-ms"),
+        pytest.param(lambda: str(int(time.time() - 11 * 60)), id="stale-s"),
+        pytest.param(lambda: seconds_ago(-10 * 60), id="future-ms"),
+        pytest.param(lambda: "yesterday", id="not-a-number"),
+    ],
+)
+def test_stale_or_future_timestamps_are_refused(client, sent, timestamp):
+    _order, messages = sent
+    response = post_form(client, signed(messages[0], "click", ts=timestamp()))
+    assert response.status_code == 400
+    assert last_event().outcome == O.REJECTED_STALE
+    assert process_pending() == []
+
+
+def test_fresh_second_timestamps_are_accepted(client, sent):
+    _order, messages = sent
+    response = post_form(client, signed(messages[0], "open", ts=str(int(time.time()) - 30)))
+    assert response.status_code == 200
+    assert process_pending() == [O.ACCEPTED]
+
+
+def test_ten_identical_deliveries_are_stored_once_and_scored_once(client, sent):
+    _order, messages = sent
+    data = signed(messages[0], "click", url="https://acme.example/pricing")
+    statuses = [post_form(client, data).status_code for _ in range(10)]
+    assert statuses == [200] * 10
+    events = EmailEvent.objects.filter(source="sendcloud", event_raw="click")
+    assert events.count() == 1
+    assert events.get().repeat_count == 9
+    process_pending()
+    assert score(messages[0].lead_id) == 15
+
+
+def test_the_same_event_resent_with_fresh_tokens_counts_once(client, sent):
+    """A deliver is one per email: nine more copies are stored and reported as duplicates."""
+    _order, messages = sent
+    for _ in range(10):
+        assert post_form(client, signed(messages[0], "deliver")).status_code == 200
+    outcomes = process_pending()
+    # The outbox already recorded a synthetic delivery, so every SendCloud copy duplicates it.
+    assert outcomes == [O.DUPLICATE] * 10
+    delivered = EmailEvent.objects.filter(message=messages[0], event="delivered", outcome=O.ACCEPTED)
+    assert delivered.count() == 1
+
+
+def test_an_identical_open_with_fresh_tokens_is_a_duplicate(client, sent):
+    _order, messages = sent
+    ts = seconds_ago(5)
+    for _ in range(3):
+        post_form(client, signed(messages[0], "open", ts=ts))
+    assert process_pending() == [O.ACCEPTED, O.DUPLICATE, O.DUPLICATE]
+    assert score(messages[0].lead_id) == 5
+
+
+def test_out_of_order_events_score_like_in_order_ones(client, settings):
+    settings.SENDCLOUD_API_USER = settings.SENDCLOUD_API_KEY = ""
+    order = make_mql_order(leads=2)
+    services.nurture_step_run(order=order, step_key="intro")
+    # Pretend SendCloud sent them (ids known), without the outbox's synthetic delivery.
+    messages = list(EmailMessage.objects.filter(order=order).order_by("id"))
+    for i, m in enumerate(messages):
+        EmailMessage.objects.filter(pk=m.pk).update(status="sent", sendcloud_email_id=f"sc-{order.pk}-{i}$x")
+        m.refresh_from_db()
+    a, b = messages
+    in_order = [("deliver", 1), ("open", 2), ("click", 3)]
+    reverse = [("click", 3), ("open", 2), ("deliver", 1)]
+    for message, plan in ((a, in_order), (b, reverse)):
+        for kind, second in plan:
+            post_form(client, signed(message, kind, ts=seconds_ago(60 - second), url="https://x.example"))
+        process_pending()
+    assert score(a.lead_id) == score(b.lead_id) == 20
+    early = EmailEvent.objects.get(message=b, event="clicked")
+    assert early.note == "arrived before the deliver event"
+    assert early.outcome == O.ACCEPTED
+
+
+def test_unknown_event_names_are_acknowledged_without_effect(client, sent):
+    _order, messages = sent
+    response = post_form(client, signed(messages[0], "teleport"))
+    assert response.status_code == 200
+    assert process_pending() == [O.UNKNOWN_EVENT]
+    assert score(messages[0].lead_id) == 0
+
+
+def test_request_and_route_events_are_recorded_without_effect(client, sent):
+    _order, messages = sent
+    post_form(client, signed(messages[0], "request", messageId="abc", emailIds="x"))
+    post_form(client, signed(messages[0], "route"))
+    assert process_pending() == [O.RECORDED, O.RECORDED]
+    assert score(messages[0].lead_id) == 0
+
+
+def test_an_unknown_email_id_is_acknowledged_without_effect(client, sent):
+    _order, messages = sent
+    before = list(Lead.objects.order_by("id").values_list("score", flat=True))
+    response = post_form(client, signed(None, "click", email_id="no-such-email$x@y.z"))
+    assert response.status_code == 200
+    assert process_pending() == [O.UNKNOWN_EMAIL]
+    assert list(Lead.objects.order_by("id").values_list("score", flat=True)) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+        (b"{not json", "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+        (b"", "application/x-www-form-urlencoded"),
+        (b"a=%zz&&==", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_malformed_bodies_get_a_400_never_a_500(client, sent, body, content_type):
+    response = client.post(WEBHOOK, data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert last_event().outcome == O.REJECTED_MALFORMED
+    assert process_pending() == []
+
+
+def test_a_huge_body_is_refused_before_storage(client, sent):
+    response = client.post(WEBHOOK, data="event=" + "x" * 70000, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert not EmailEvent.objects.filter(source="sendcloud").exists()
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(WEBHOOK).status_code == 405
+
+
+def test_a_form_missing_the_signature_fields_is_refused(client, sent):
+    response = client.post(
+        WEBHOOK, data=urlencode({"event": "click"}), content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 403
+
+
+def test_events_after_the_window_are_reported_and_not_scored(client, sent):
+    order, messages = sent
+    Order.objects.filter(pk=order.pk).update(nurture_ends_at=timezone.now() - timedelta(minutes=1))
+    post_form(client, signed(messages[0], "click"))
+    assert process_pending() == [O.AFTER_WINDOW]
+    assert score(messages[0].lead_id) == 0
+
+
+def test_an_unsubscribe_suppresses_the_address_for_future_sends_and_orders(client, sent):
+    from orders.selectors import is_suppressed
+
+    order, messages = sent
+    target = messages[0]
+    post_form(client, signed(target, "unsubscribe"))
+    assert process_pending() == [O.ACCEPTED]
+    assert is_suppressed(target.to_email)
+    assert is_suppressed(target.to_email.upper())
+    # Future sends of this order skip the address.
+    Order.objects.filter(pk=order.pk).update(nurture_started_at=timezone.now() - timedelta(days=30))
+    order.refresh_from_db()
+    Order.objects.filter(pk=order.pk).update(nurture_ends_at=timezone.now() + timedelta(days=1))
+    later = send_step(Order.objects.get(pk=order.pk), "value")
+    statuses = {m.lead_id: m.status for m in later}
+    assert statuses[target.lead_id] == EmailMessage.Status.SUPPRESSED
+    assert sorted(set(statuses.values())) == ["sent", "suppressed"]
+    # It does not count as engagement and disqualifies.
+    lead = Lead.objects.get(pk=target.lead_id)
+    assert lead.score == 0
+    assert "unsubscribed" in lead.score_breakdown["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"), [("report_spam", "complained"), ("invalid", "invalid"), ("bounce", "bounced_hard")]
+)
+def test_spam_reports_and_hard_bounces_suppress_globally(client, sent, event, reason):
+    from orders.models import SuppressedAddress
+
+    _order, messages = sent
+    post_form(client, signed(messages[1], event, substat="406"))
+    process_pending()
+    assert SuppressedAddress.objects.get(email=messages[1].to_email.lower()).reason == reason
+
+
+def test_a_soft_bounce_does_not_suppress(client, sent):
+    from orders.selectors import is_suppressed
+
+    _order, messages = sent
+    post_form(client, signed(messages[1], "soft_bounce", substat="501"))
+    process_pending()
+    assert not is_suppressed(messages[1].to_email)
+    assert last_event().event == "bounced_soft"
+
+
+def test_a_replayed_rejected_body_gets_the_same_answer(client, sent):
+    _order, messages = sent
+    data = signed(messages[0], "click", ts=seconds_ago(3600))
+    assert post_form(client, data).status_code == 400
+    assert post_form(client, data).status_code == 400
+    assert EmailEvent.objects.filter(outcome=O.REJECTED_STALE).get().repeat_count == 1
+
+
+@pytest.mark.redis
+def test_processing_runs_in_the_webhooks_queue(client, sent, django_capture_on_commit_callbacks, run_jobs):
+    import django_rq
+
+    _order, messages = sent
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_form(client, signed(messages[3], "click", url="https://x.example")).status_code == 200
+    assert django_rq.get_queue("webhooks").count == 1
+    run_jobs(["webhooks"])
+    assert last_event().outcome == O.ACCEPTED
+    assert score(messages[3].lead_id) == 15
+
+
+def test_nul_characters_in_a_signed_form_are_stored_without_them(client, sent):
+    _order, messages = sent
+    data = signed(messages[0], "open", explorerName="Chro\x00me")
+    assert post_form(client, data).status_code == 200
+    assert last_event().payload["explorerName"] == "Chrome"
