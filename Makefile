@@ -23,7 +23,7 @@ compilemessages: venv
 
 messages: venv
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete $(foreach a,$(APPS),--ignore=$(a)/*) --ignore=.venv/* --ignore=tests/* --ignore=bench/* --ignore=var/*
-	for a in $(APPS); do (cd $$a && DJANGO_SETTINGS_MODULE=solosales.settings PYTHONPATH=.. ../$(PY) -m django makemessages -l zh_Hans --no-obsolete); done
+	for a in $(APPS); do (cd $$a && DJANGO_SETTINGS_MODULE=solosales.settings PYTHONPATH=.. ../$(PY) -P -m django makemessages -l zh_Hans --no-obsolete); done
 	$(MAKE) compilemessages
 
 run: venv compilemessages
