@@ -51,8 +51,17 @@ def test_transfers_are_paginated_with_direction_and_balance_after(api, client_us
     assert (placed["kind"], placed["direction"], placed["balance_after"]) == ("hold", "out", 100)
     last = api.get(body["next"]).json()["results"]
     assert (last[0]["kind"], last[0]["topup"], last[0]["direction"]) == ("topup", topup.pk, "in")
-    assert set(last[0]) == {"id", "kind", "amount", "direction", "balance_after", "order", "topup", "dispute",
-                            "created_at"}
+    assert set(last[0]) == {
+        "id",
+        "kind",
+        "amount",
+        "direction",
+        "balance_after",
+        "order",
+        "topup",
+        "dispute",
+        "created_at",
+    }
 
 
 def test_transfers_of_other_clients_are_not_listed(api, other_client, fund):

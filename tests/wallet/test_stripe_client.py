@@ -30,7 +30,9 @@ def test_topup_start_creates_a_checkout_session_with_an_idempotency_key(stripe_s
         seen["headers"] = dict(request.headers)
         seen["form"] = parse_qs(request.get_data(as_text=True))
         return Response(
-            json.dumps({"id": "cs_test_123", "object": "checkout.session", "url": "https://checkout.stripe.test/c/123"}),
+            json.dumps(
+                {"id": "cs_test_123", "object": "checkout.session", "url": "https://checkout.stripe.test/c/123"}
+            ),
             content_type="application/json",
         )
 
@@ -49,7 +51,9 @@ def test_topup_start_creates_a_checkout_session_with_an_idempotency_key(stripe_s
     assert form["line_items[0][price_data][product_data][name]"] == ["SoloSales credits"]
     assert form["metadata[topup_id]"] == [str(topup.pk)]
     assert form["metadata[credits]"] == ["250"]
-    assert form["success_url"] == [f"http://127.0.0.1:8000/wallet/topups/{topup.pk}/success/?session_id={{CHECKOUT_SESSION_ID}}"]
+    assert form["success_url"] == [
+        f"http://127.0.0.1:8000/wallet/topups/{topup.pk}/success/?session_id={{CHECKOUT_SESSION_ID}}"
+    ]
     assert form["cancel_url"] == [f"http://127.0.0.1:8000/wallet/topups/{topup.pk}/cancel/"]
     expires = int(form["expires_at"][0]) - int(datetime.now(UTC).timestamp())
     assert 30 * 60 <= expires <= 24 * 3600
@@ -125,10 +129,20 @@ def test_reconcile_reports_every_mismatch(stripe_server, client_user, fund, caps
         "amount_total": 7000,
         "currency": "cny",
     }
-    refund = {"id": "re_1", "object": "refund", "status": "succeeded", "payment_intent": credited.payment_intent_id,
-              "amount": 5000}
-    dispute = {"id": "dp_9", "object": "dispute", "status": "needs_response",
-               "payment_intent": credited.payment_intent_id, "amount": 10000}
+    refund = {
+        "id": "re_1",
+        "object": "refund",
+        "status": "succeeded",
+        "payment_intent": credited.payment_intent_id,
+        "amount": 5000,
+    }
+    dispute = {
+        "id": "dp_9",
+        "object": "dispute",
+        "status": "needs_response",
+        "payment_intent": credited.payment_intent_id,
+        "amount": 10000,
+    }
     _serve_lists(stripe_server, [session_ok, session_unpaid, session_pending], [refund], [dispute])
     with pytest.raises(SystemExit) as exc:
         call_command("reconcile_stripe", "--since", "2000-01-01", "--until", "2999-01-01")
@@ -141,8 +155,9 @@ def test_reconcile_reports_every_mismatch(stripe_server, client_user, fund, caps
     assert f"top-up #{credited.pk}: dispute dp_9 not applied" in out
 
 
-@pytest.mark.parametrize("args", [["--since", "yesterday"], ["--since", "2026-13-01"],
-                                  ["--since", "2026-02-01", "--until", "2026-01-01"]])
+@pytest.mark.parametrize(
+    "args", [["--since", "yesterday"], ["--since", "2026-13-01"], ["--since", "2026-02-01", "--until", "2026-01-01"]]
+)
 def test_reconcile_refuses_bad_dates(stripe_server, args):
     with pytest.raises(CommandError) as exc:
         call_command("reconcile_stripe", *args)

@@ -91,7 +91,9 @@ def test_outsiders_get_404_on_another_clients_topup(client, client_user, other_c
     assert client.get(f"/api/v1/wallet/topups/{topup.pk}/").json()["error"]["code"] == "not_found"
 
 
-def test_wallet_page_shows_statement_low_balance_and_topups(logged_in, client_user, fund, django_assert_max_num_queries):
+def test_wallet_page_shows_statement_low_balance_and_topups(
+    logged_in, client_user, fund, django_assert_max_num_queries
+):
     topup = fund(client_user, 40)
     services.hold_place(user=client_user, amount=15, key="order:77:hold", order_id=77)
     with django_assert_max_num_queries(12):
@@ -120,14 +122,15 @@ def test_statement_csv_is_streamed_and_neutralises_formulas(logged_in, client_us
     services.adjustment_post(
         user=client_user, amount=5, reason_code="goodwill", actor=staff, key="adj:csv", memo='=HYPERLINK("http://x")'
     )
-    services.adjustment_post(user=client_user, amount=-2, reason_code="correction", actor=staff, key="adj:csv2",
-                             memo="@SUM(A1)")
+    services.adjustment_post(
+        user=client_user, amount=-2, reason_code="correction", actor=staff, key="adj:csv2", memo="@SUM(A1)"
+    )
     response = logged_in.get(reverse("wallet:statement_csv"))
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["Date", "Kind", "Reference", "Direction", "Credits", "Balance after", "Note"]
     assert rows[1][1:] == ["Adjustment", "", "out", "2", "103", "'@SUM(A1)"]
-    assert rows[2][1:] == ["Adjustment", "", "in", "5", "105", "'=HYPERLINK(\"http://x\")"]
+    assert rows[2][1:] == ["Adjustment", "", "in", "5", "105", '\'=HYPERLINK("http://x")']
     assert rows[3][1] == "Top-up" and rows[3][4:6] == ["100", "100"]
 
 
