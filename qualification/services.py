@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Lead, Order, OrderStatus, QADecision, QAGate, SuppressedAddress
+from orders.selectors import is_suppressed
+from orders.services import order_qa_decide, order_transition, suppression_add
 from qualification import emails, jobs, links, sendcloud
 from qualification.models import EmailEvent, EmailMessage, EventName, UsedWebhookToken
 from qualification.scoring import DISQUALIFYING, RescoreSummary, rescore_lead, rescore_order
@@ -80,20 +82,6 @@ HTTP_STATUS = {
 
 def _day() -> timedelta:
     return timedelta(seconds=max(1, int(settings.NURTURE_SECONDS_PER_DAY)))
-
-
-def _is_suppressed(email: str) -> bool:
-    try:
-        from orders.selectors import is_suppressed
-    except ImportError:  # the orders selector is the contract; fall back to the same query
-        return SuppressedAddress.objects.filter(email=(email or "").strip().lower()).exists()
-    return is_suppressed(email)
-
-
-def _suppression_add(*, email: str, reason: str, source: str) -> None:
-    from orders.services import suppression_add
-
-    suppression_add(email=email, reason=reason, source=source)
 
 
 def sequence(order) -> list[dict]:
@@ -232,7 +220,7 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str | None:
 
     if message.order.status != OrderStatus.NURTURING:
         return finish(M.NOT_SENT, _("The nurture window had ended."))
-    if _is_suppressed(message.to_email):
+    if is_suppressed(message.to_email):
         return finish(M.SUPPRESSED, _("The address is on the suppression list."))
     if not flags.is_on(flags.EMAIL_SENDING):
         return finish(M.NOT_SENT, _("Email sending is switched off."))
@@ -305,8 +293,6 @@ def nurture_finish(*, order: Order, force: bool = False, now: datetime | None = 
         )
         result = order_transition_finish(locked, summary)
         if not flags.is_on(flags.QA_GATE_MQL):
-            from orders.services import order_qa_decide
-
             result = order_qa_decide(
                 order=result, gate=QAGate.MQL, decision=QADecision.Decision.PASS, automatic=True, in_transaction=True
             )
@@ -314,8 +300,6 @@ def nurture_finish(*, order: Order, force: bool = False, now: datetime | None = 
 
 
 def order_transition_finish(order: Order, summary: RescoreSummary) -> Order:
-    from orders.services import order_transition
-
     return order_transition(
         order=order,
         name="finish_nurturing",
@@ -328,8 +312,6 @@ def order_transition_finish(order: Order, summary: RescoreSummary) -> Order:
 def qa2_decide(*, order: Order, decision: str, actor, notes: str = "") -> Order:
     """QA#2 by a person: pass captures qualified × unit price and releases the rest
     (delivered); fail releases everything (failed). Delegates to the orders service."""
-    from orders.services import order_qa_decide
-
     return order_qa_decide(order=order, gate=QAGate.MQL, decision=decision, actor=actor, notes=notes)
 
 
@@ -652,7 +634,7 @@ def event_process(*, event_id: int) -> str:
             update["outcome"] = outcome = O.DUPLICATE
             EmailEvent.objects.filter(pk=event.pk).update(**update)
         if suppress is not None:
-            _suppression_add(email=suppress[0], reason=suppress[1], source=f"email-event:{event.pk}")
+            suppression_add(email=suppress[0], reason=suppress[1], source=f"email-event:{event.pk}")
         if outcome == O.ACCEPTED:
             rescore = message.lead
     if rescore is not None:

@@ -23,7 +23,7 @@ from tests.qualification.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
-O = EmailEvent.Outcome
+O = EmailEvent.Outcome  # noqa: E741
 
 
 @pytest.fixture
