@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from orders import ops_api
+
+urlpatterns = [
+    path("orders/", ops_api.OpsOrderList.as_view(), name="ops-orders"),
+    path("orders/<int:pk>/qa/", ops_api.OpsOrderQA.as_view(), name="ops-order-qa"),
+]

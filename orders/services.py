@@ -524,3 +524,32 @@ def order_add_counts(*, order_id: int, found=0, invalid=0, duplicate=0, suppress
         suppressed_count=F("suppressed_count") + suppressed,
         updated_at=timezone.now(),
     )
+
+
+# --- rules versions ----------------------------------------------------------------------
+
+_RULES_COPY_EXCLUDE = {"id", "version", "active", "used", "created_at"}
+
+
+def rules_version_create_from(*, source: RulesVersion, notes: str = "") -> RulesVersion:
+    """A new, inactive, unused copy of ``source`` with the next version number (the only way
+    to change rules once a version is used)."""
+    with transaction.atomic():
+        last = RulesVersion.objects.select_for_update().order_by("-version").first()
+        values = {
+            f.name: getattr(source, f.name)
+            for f in RulesVersion._meta.concrete_fields
+            if f.name not in _RULES_COPY_EXCLUDE
+        }
+        values["notes"] = notes or _("Copied from v%(version)s.") % {"version": source.version}
+        return RulesVersion.objects.create(version=(last.version if last else 0) + 1, **values)
+
+
+def rules_version_activate(*, version: RulesVersion) -> RulesVersion:
+    """Makes ``version`` the one new orders lock (exactly one active version)."""
+    with transaction.atomic():
+        list(RulesVersion.objects.select_for_update().order_by("pk"))
+        RulesVersion.objects.exclude(pk=version.pk).filter(active=True).update(active=False)
+        RulesVersion.objects.filter(pk=version.pk).update(active=True)
+    version.refresh_from_db()
+    return version
