@@ -142,7 +142,8 @@ def normalise_record(record, *, provider: str) -> dict:
     values = {name: _clip(name, getattr(record, name, "")) for name in _RECORD_FIELDS}
     values["email"] = values["email"].lower()
     values["company_domain"] = _clip("company_domain", normalise_domain(values["company_domain"].split("://")[-1]))
-    values["country"] = values["country"].upper() if len(values["country"]) == 2 else ""
+    country = str(getattr(record, "country", "") or "").strip().upper()
+    values["country"] = country if len(country) == 2 and country.isalpha() else ""
     if not values["full_name"]:
         values["full_name"] = _clip("full_name", f"{values['first_name']} {values['last_name']}")
     status = str(getattr(record, "email_status", "") or "unknown").lower().replace("-", "_")
@@ -279,7 +280,7 @@ def _commit_page(*, step_id: int, token: str, order_id: int, records, next_curso
             duplicate=counts["duplicate"],
             suppressed=counts["suppressed"],
         )
-    return {"done": done, **counts}
+    return {"done": done, **{k: counts[k] for k in ("valid", "invalid", "duplicate", "suppressed", "skipped_no_id")}}
 
 
 # --- automated QA checks -----------------------------------------------------------------
