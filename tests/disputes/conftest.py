@@ -81,3 +81,15 @@ def committed_db(django_db_setup, django_db_blocker):
                         cursor.execute("UPDATE wallet_account SET balance = %s WHERE id = %s", [balance, pk])
                 finally:
                     cursor.execute("SET session_replication_role = origin")
+
+
+@pytest.fixture
+def api_client_for():
+    from rest_framework.test import APIClient
+
+    def _make(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        return api
+
+    return _make
