@@ -1,6 +1,6 @@
 """Wallet API v1: balances, statement, top-ups. Errors in the core format."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,6 +8,18 @@ from rest_framework.views import APIView
 from wallet import selectors
 from wallet.models import TopUp, Transfer
 from wallet.services import topup_start
+
+
+# Inline enums: a shared component named after the field ("status", "kind") would collide
+# with other apps' choice sets of the same name (drf-spectacular W001).
+@extend_schema_field({"type": "string", "enum": list(TopUp.Status.values)})
+class TopUpStatusField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "enum": list(Transfer.Kind.values)})
+class TransferKindField(serializers.CharField):
+    pass
 
 
 class WalletSerializer(serializers.Serializer):
@@ -18,6 +30,7 @@ class WalletSerializer(serializers.Serializer):
 
 
 class TransferSerializer(serializers.ModelSerializer):
+    kind = TransferKindField(read_only=True)
     direction = serializers.ChoiceField(choices=["in", "out"], help_text="Relative to the available balance.")
     balance_after = serializers.IntegerField(help_text="Available balance after this transfer.")
     order = serializers.IntegerField(source="order_id", allow_null=True)
@@ -30,6 +43,7 @@ class TransferSerializer(serializers.ModelSerializer):
 
 
 class TopUpSerializer(serializers.ModelSerializer):
+    status = TopUpStatusField(read_only=True, help_text="pending → paid / expired / failed / refunded")
     checkout_url = serializers.SerializerMethodField()
 
     class Meta:
