@@ -12,7 +12,8 @@ SALT = "qualification.email-link"
 
 
 def make_token(message_id: uuid.UUID) -> str:
-    return signing.dumps(uuid.UUID(str(message_id)).hex, salt=SALT, compress=False)
+    # No timestamp: the same email always carries the same link, and links do not expire.
+    return signing.Signer(salt=SALT).sign(uuid.UUID(str(message_id)).hex)
 
 
 def read_token(token: str) -> uuid.UUID | None:
@@ -20,8 +21,7 @@ def read_token(token: str) -> uuid.UUID | None:
     if not token or len(token) > 200:
         return None
     try:
-        value = signing.loads(token, salt=SALT)
-        return uuid.UUID(hex=str(value))
+        return uuid.UUID(hex=signing.Signer(salt=SALT).unsign(token))
     except (signing.BadSignature, ValueError, TypeError):
         return None
 

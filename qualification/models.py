@@ -29,7 +29,7 @@ class EmailMessage(models.Model):
         RENDERED = "rendered", _("Rendered, waiting to be sent")
         QUEUED = "queued", _("Being sent")
         SENT = "sent", _("Sent")
-        NOT_SENT = "not_sent", _("Not sent (email sending switched off)")
+        NOT_SENT = "not_sent", _("Not sent")
         FAILED = "failed", _("Failed")
         SUPPRESSED = "suppressed", _("Not sent (address suppressed)")
 

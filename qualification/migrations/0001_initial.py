@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('body_text', models.TextField(verbose_name='text body')),
                 ('message_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name='message id')),
                 ('sendcloud_email_id', models.CharField(blank=True, max_length=400, null=True, unique=True, verbose_name='SendCloud emailId')),
-                ('status', models.CharField(choices=[('rendered', 'Rendered, waiting to be sent'), ('queued', 'Being sent'), ('sent', 'Sent'), ('not_sent', 'Not sent (email sending switched off)'), ('failed', 'Failed'), ('suppressed', 'Not sent (address suppressed)')], default='rendered', max_length=12, verbose_name='status')),
+                ('status', models.CharField(choices=[('rendered', 'Rendered, waiting to be sent'), ('queued', 'Being sent'), ('sent', 'Sent'), ('not_sent', 'Not sent'), ('failed', 'Failed'), ('suppressed', 'Not sent (address suppressed)')], default='rendered', max_length=12, verbose_name='status')),
                 ('error', models.TextField(blank=True, verbose_name='error')),
                 ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
                 ('scheduled_for', models.DateTimeField(verbose_name='scheduled for')),
