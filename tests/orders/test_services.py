@@ -340,3 +340,16 @@ def test_suppression_add_refuses_bad_input(db, email, reason):
     with pytest.raises(ValidationFailed):
         suppression_add(email=email, reason=reason)
     assert not SuppressedAddress.objects.exists()
+
+
+def test_the_demo_seeder_delivers_orders_idempotently(db):
+    from orders.demo import DEMO_ORDERS, seed
+
+    client, staff = make_client(), make_staff(superuser=True)
+    seed(client=client, staff=staff)
+    seed(client=client, staff=staff)
+    orders = Order.objects.filter(user=client)
+    assert orders.count() == len(DEMO_ORDERS)
+    assert orders.filter(status=OrderStatus.DELIVERED).count() == 2
+    assert orders.filter(status=OrderStatus.LIST_QA).count() == 1
+    assert_ledger_clean()
