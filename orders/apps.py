@@ -28,9 +28,6 @@ class OrdersConfig(AppConfig):
             ],
         )
         demo.register(order=20, name="orders", func=orders_demo.seed)
-        try:
-            from . import panels
-        except ImportError:  # the dashboard panel lands with the orders surface (views) work
-            panels = None
-        if panels is not None:
-            panels.register_panels()
+        from . import panels
+
+        panels.register_panels()
