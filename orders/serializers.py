@@ -4,9 +4,8 @@ request serializers here document the body for the schema."""
 
 from rest_framework import serializers
 
-from orders.criteria import ORDER_TYPES
 from orders.exports import LEAD_COLUMNS
-from orders.models import Lead, Order, OrderTransition
+from orders.models import Lead, Order, OrderStatus, OrderTransition, OrderType
 
 
 class OrderCriteriaSerializer(serializers.Serializer):
@@ -25,7 +24,11 @@ class OrderCriteriaSerializer(serializers.Serializer):
 
 
 class OrderBodySerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ORDER_TYPES, default="list")
+    type = serializers.ChoiceField(
+        choices=OrderType.choices,
+        default=OrderType.LIST,
+        help_text="`list` (charged per accepted lead) or `mql` (charged per qualified lead).",
+    )
     target_count = serializers.IntegerField(help_text="Between the pricing version's minimum and maximum order size.")
     criteria = OrderCriteriaSerializer()
 
@@ -38,7 +41,7 @@ class OrderQuoteSerializer(serializers.Serializer):
 
 
 class OrderTimelineEntrySerializer(serializers.ModelSerializer):
-    status = serializers.CharField(source="to_status")
+    status = serializers.ChoiceField(source="to_status", choices=OrderStatus.choices)
     at = serializers.DateTimeField(source="created_at")
     actor = serializers.CharField(source="actor_label", help_text="`system` or the email of the person.")
 
