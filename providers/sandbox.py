@@ -116,6 +116,18 @@ def normalise_department(value: str) -> str:
     return infer_department(value) or value.strip()
 
 
+def normalise_industry(value: str) -> str:
+    """Maps an industry code of the order vocabulary (``computer_software``) to the sandbox's
+    label ("Computer Software"); labels pass through."""
+    if value in data.INDUSTRIES:
+        return value
+    slug = ascii_slug(value, "_")
+    for label in data.INDUSTRIES:
+        if ascii_slug(label, "_") == slug:
+            return label
+    return value.replace("_", " ").strip().title()
+
+
 def _weighted(values, weights):
     cum = list(accumulate(weights))
     return values, cum
@@ -133,7 +145,7 @@ class PopulationPlan:
         self.total = self._total(max_results)
         self.locations = self._locations()
         self.roles = self._roles()
-        self.industries = criteria.industries or list(data.INDUSTRIES)
+        self.industries = [normalise_industry(i) for i in criteria.industries] or list(data.INDUSTRIES)
         self.sizes = criteria.company_sizes or data.COMPANY_SIZES
         self.size_weights = None if criteria.company_sizes else list(accumulate(data.COMPANY_SIZE_WEIGHTS))
         # About six people per company, and never more companies than a real market has.

@@ -300,6 +300,7 @@ SENIORITY_SYNONYMS = {
     "c-level": "C-Level",
     "c level": "C-Level",
     "c-suite": "C-Level",
+    "c_suite": "C-Level",
     "executive": "C-Level",
     "cxo": "C-Level",
     "vp": "VP",
@@ -331,6 +332,7 @@ DEPARTMENTS = [
     "Customer Success",
 ]
 DEPARTMENT_SYNONYMS = {
+    "customer_success": "Customer Success",
     "sales": "Sales",
     "business development": "Sales",
     "revenue": "Sales",
