@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -18,12 +19,12 @@ GENESIS_HASH = "0" * 64
 
 
 class DisputeStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    UNDER_REVIEW = "under_review", _("Under review")
-    ACCEPTED = "accepted", _("Accepted")
-    PARTIALLY_ACCEPTED = "partially_accepted", _("Partially accepted")
-    REJECTED = "rejected", _("Rejected")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    OPEN = "open", pgettext_lazy("dispute status", "Open")
+    UNDER_REVIEW = "under_review", pgettext_lazy("dispute status", "Under review")
+    ACCEPTED = "accepted", pgettext_lazy("dispute status", "Accepted")
+    PARTIALLY_ACCEPTED = "partially_accepted", pgettext_lazy("dispute status", "Partially accepted")
+    REJECTED = "rejected", pgettext_lazy("dispute status", "Rejected")
+    WITHDRAWN = "withdrawn", pgettext_lazy("dispute status", "Withdrawn")
 
 
 S = DisputeStatus
@@ -147,9 +148,9 @@ class Dispute(ConcurrentTransitionMixin, models.Model):
 
 
 class Decision(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    ACCEPTED = "accepted", _("Accepted")
-    REJECTED = "rejected", _("Rejected")
+    PENDING = "pending", pgettext_lazy("dispute decision", "Pending")
+    ACCEPTED = "accepted", pgettext_lazy("dispute decision", "Accepted")
+    REJECTED = "rejected", pgettext_lazy("dispute decision", "Rejected")
 
 
 class DisputeItem(models.Model):
