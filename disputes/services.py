@@ -408,7 +408,8 @@ def dispute_open(*, user, order, items: list[dict], statement: str, files: Itera
             _log(dispute, A.OPENED, actor=user, to_status=S.OPEN, data={"leads": ids, "files": len(checked)})
     except IntegrityError as exc:
         evidence_files.discard(written)
-        if ONE_ACTIVE_PER_LEAD in str(exc):
+        # PostgreSQL names the constraint; SQLite names the column.
+        if ONE_ACTIVE_PER_LEAD in str(exc) or "disputes_disputeitem.lead_id" in str(exc):
             raise LeadAlreadyDisputed(_("One of these leads was just disputed in another request."))
         raise
     except BaseException:

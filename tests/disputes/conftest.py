@@ -4,6 +4,17 @@ from tests.disputes.helpers import delivered_leads, delivered_order
 from tests.factories import make_staff
 
 
+@pytest.fixture(autouse=True)
+def _group_permissions(request):
+    """Group permissions as after a second ``migrate``: on a fresh database the core's
+    post-migrate sync can run before this app's permissions exist."""
+    if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        from solosales.core.groups import sync_group_permissions
+
+        request.getfixturevalue("db")
+        sync_group_permissions()
+
+
 @pytest.fixture
 def order(client_user):
     return delivered_order(client_user, leads=4, unit_price=5)

@@ -143,7 +143,10 @@ def test_the_database_refuses_a_second_active_item_for_a_lead(client_user, order
     second = Dispute.objects.create(
         order=order, user=client_user, statement="x", window_ends_at=timezone.now() + timedelta(days=1)
     )
-    with pytest.raises(IntegrityError, match="disputes_one_active_per_lead"), transaction.atomic():
+    with (
+        pytest.raises(IntegrityError, match="disputes_one_active_per_lead|disputes_disputeitem.lead_id"),
+        transaction.atomic(),
+    ):
         DisputeItem.objects.create(dispute=second, lead=leads[0], reason="duplicate")
     assert first.items.count() == 1
 
