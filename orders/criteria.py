@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from solosales.core.errors import ValidationFailed
@@ -410,35 +410,35 @@ def _clean_list(key: str, value, errors: dict) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list | tuple):
-        errors.setdefault(key, []).append(_g("Must be a list of values."))
+        errors.setdefault(key, []).append(gettext("Must be a list of values."))
         return []
     if len(value) > MAX_ITEMS:
-        errors.setdefault(key, []).append(_g("At most %(max)s values.") % {"max": MAX_ITEMS})
+        errors.setdefault(key, []).append(gettext("At most %(max)s values.") % {"max": MAX_ITEMS})
         return []
     out: list[str] = []
     vocab = _CODES.get(key)
     for item in value:
         if not isinstance(item, str):
-            errors.setdefault(key, []).append(_g("Every value must be text."))
+            errors.setdefault(key, []).append(gettext("Every value must be text."))
             return []
         text = " ".join(item.split())
         if not text:
             continue
         if len(text) > MAX_ITEM_LENGTH:
             errors.setdefault(key, []).append(
-                _g("Each value can have at most %(max)s characters.") % {"max": MAX_ITEM_LENGTH}
+                gettext("Each value can have at most %(max)s characters.") % {"max": MAX_ITEM_LENGTH}
             )
             return []
         if vocab is not None:
             text = text.upper() if key == "countries" else text.lower()
             if text not in vocab:
-                errors.setdefault(key, []).append(_g("Unknown value: %(value)s.") % {"value": text[:60]})
+                errors.setdefault(key, []).append(gettext("Unknown value: %(value)s.") % {"value": text[:60]})
                 continue
         elif key == "exclude_domains":
             text = normalise_domain(text)
             if not _DOMAIN_RE.match(text):
                 errors.setdefault(key, []).append(
-                    _g("Not a domain name: %(value)s (write it like example.com).") % {"value": text[:60]}
+                    gettext("Not a domain name: %(value)s (write it like example.com).") % {"value": text[:60]}
                 )
                 continue
         if text.casefold() not in {o.casefold() for o in out}:
@@ -449,12 +449,12 @@ def _clean_list(key: str, value, errors: dict) -> list[str]:
 def clean_criteria(criteria, errors: dict) -> dict:
     """The canonical criteria dict (only non-empty known facets), adding messages to ``errors``."""
     if not isinstance(criteria, dict):
-        errors.setdefault("criteria", []).append(_g("Criteria must be an object of lists."))
+        errors.setdefault("criteria", []).append(gettext("Criteria must be an object of lists."))
         return {}
     unknown = sorted(str(k) for k in criteria if k not in VOCABULARIES)
     if unknown:
         errors.setdefault("criteria", []).append(
-            _g("Unknown criteria: %(keys)s.") % {"keys": ", ".join(k[:40] for k in unknown[:10])}
+            gettext("Unknown criteria: %(keys)s.") % {"keys": ", ".join(k[:40] for k in unknown[:10])}
         )
     cleaned = {}
     for key in CRITERIA_KEYS:
@@ -463,7 +463,7 @@ def clean_criteria(criteria, errors: dict) -> dict:
             cleaned[key] = values
     if not errors and not any(cleaned.get(k) for k in TARGETING_KEYS):
         errors.setdefault("criteria", []).append(
-            _g(
+            gettext(
                 "Choose at least one targeting criterion (titles, seniority, departments, industries, "
                 "countries, regions, company size or keywords)."
             )
@@ -479,21 +479,21 @@ def clean_order_data(data, *, pricing) -> dict:
     """
     errors: dict[str, list[str]] = {}
     if not isinstance(data, dict):
-        raise ValidationFailed(_g("The order must be an object."), extra={"fields": {}})
+        raise ValidationFailed(gettext("The order must be an object."), extra={"fields": {}})
     order_type = data.get("type", "list")
     if order_type not in ORDER_TYPES:
-        errors.setdefault("type", []).append(_g("Choose “list” or “mql”."))
+        errors.setdefault("type", []).append(gettext("Choose “list” or “mql”."))
     target = data.get("target_count")
     if target is None or target == "":
-        errors.setdefault("target_count", []).append(_g("How many leads do you want?"))
+        errors.setdefault("target_count", []).append(gettext("How many leads do you want?"))
     elif isinstance(target, bool) or not isinstance(target, int):
-        errors.setdefault("target_count", []).append(_g("Enter a whole number."))
+        errors.setdefault("target_count", []).append(gettext("Enter a whole number."))
     elif not (pricing.min_order_size <= target <= pricing.max_order_size):
         errors.setdefault("target_count", []).append(
-            _g("Order between %(min)s and %(max)s leads.")
+            gettext("Order between %(min)s and %(max)s leads.")
             % {"min": pricing.min_order_size, "max": pricing.max_order_size}
         )
     criteria = clean_criteria(data.get("criteria", {}), errors)
     if errors:
-        raise ValidationFailed(_g("Please correct the errors in the order."), extra={"fields": errors})
+        raise ValidationFailed(gettext("Please correct the errors in the order."), extra={"fields": errors})
     return {"type": order_type, "target_count": target, "criteria": criteria}

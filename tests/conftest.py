@@ -3,6 +3,7 @@ import os
 import pytest
 from django.conf import settings
 
+from tests.db_triggers import pytest_runtest_teardown  # noqa: F401  (transactional-test teardown)
 from tests.factories import make_client, make_staff  # noqa: F401
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"

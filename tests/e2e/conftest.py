@@ -93,7 +93,9 @@ def e2e_server(tmp_path_factory):
         return proc
 
     gunicorn = str(Path(py).parent / "gunicorn")
-    spawn("web", [gunicorn, "solosales.wsgi", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}", "--timeout", "60"])
+    spawn(
+        "web", [gunicorn, "solosales.wsgi", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}", "--timeout", "60"]
+    )
     spawn("worker", [py, "manage.py", "rqworker", "default", "providers", "email", "webhooks", "--with-scheduler"])
     spawn("tick", [py, "manage.py", "tick", "--loop", "--interval", "2"])
     deadline = time.monotonic() + 60
@@ -107,7 +109,7 @@ def e2e_server(tmp_path_factory):
             raise RuntimeError("the e2e server did not become healthy; see test-artifacts/e2e/logs/")
         time.sleep(0.3)
     yield {"base_url": base_url, "env": env, "dbname": dbname}
-    for proc, log in procs:
+    for proc, _log in procs:
         proc.terminate()
     for proc, log in procs:
         try:
@@ -133,7 +135,9 @@ class Journey:
     def __init__(self, browser, base_url, name, locale="en-US", timezone_id="Asia/Shanghai"):
         self.base_url = base_url
         self.name = name
-        self.context = browser.new_context(locale=locale, timezone_id=timezone_id, viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(
+            locale=locale, timezone_id=timezone_id, viewport={"width": 1280, "height": 900}
+        )
         self.context.set_default_timeout(20_000)
         self.page = self.context.new_page()
         self.shots = 0

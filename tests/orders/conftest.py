@@ -11,10 +11,6 @@ from orders.models import Order, PipelineStep
 from orders.services import order_place
 from providers.base import PersonRecord, Provider, SearchPage, register
 from tests.factories import make_client
-
-# Transactional tests end with a flush (TRUNCATE) that the ledger's append-only triggers
-# refuse; the wallet suite's teardown hook switches them off around it and reseeds.
-from tests.wallet.conftest import pytest_runtest_teardown  # noqa: F401
 from wallet import services as wallet
 from wallet.models import TopUp
 
