@@ -147,11 +147,12 @@ def _optional_model(app_label: str, model_name: str):
         return None
 
 
+_SECRET_FIELDS = {"token", "unique_key", "dedupe_key", "key_hash", "password"}
+
+
 def _row(obj) -> dict:
-    out = {}
-    for field in obj._meta.concrete_fields:
-        out[field.attname] = getattr(obj, field.attname)
-    return out
+    """A model row as a dict, without tokens and internal keys."""
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in _SECRET_FIELDS}
 
 
 def _safe_rows(queryset, limit: int = 500) -> list:
