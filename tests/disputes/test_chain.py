@@ -126,11 +126,20 @@ def test_verify_evidence_command_exits_2_on_a_bad_id(bad_id):
     assert exc.value.returncode == 2
 
 
+@pytest.mark.postgres
+def test_admin_flags_a_tampered_chain(client, staff_user, dispute):
+    _tamper("UPDATE disputes_evidenceitem SET text = %s WHERE dispute_id = %s AND seq = 1", ["x", dispute.pk])
+    client.force_login(staff_user)
+    assert "✗" in client.get(f"/admin/disputes/dispute/{dispute.pk}/change/").content.decode()
+    assert "✗" in client.get("/admin/disputes/dispute/").content.decode()
+
+
 def test_admin_shows_the_chain_status(client, staff_user, dispute):
     client.force_login(staff_user)
     response = client.get(f"/admin/disputes/dispute/{dispute.pk}/change/")
     assert response.status_code == 200
     assert "✓" in response.content.decode()
+    assert f"/admin/disputes/dispute/{dispute.pk}/arbitrate/" in response.content.decode()
     response = client.get("/admin/disputes/dispute/")
     assert response.status_code == 200
     assert "✓" in response.content.decode()
