@@ -53,7 +53,11 @@ def check(condition: bool, message: str) -> None:
 
 
 def server_env() -> dict[str, str]:
-    """The environment of this process, gunicorn and management commands alike."""
+    """The environment of this process, gunicorn and management commands alike.
+
+    ``BENCH_SERVER_ENV="CONN_MAX_AGE=60,LOG_LEVEL=INFO"`` overrides settings for an
+    experiment (the published table uses the project's defaults)."""
+    extra = dict(item.split("=", 1) for item in os.environ.get("BENCH_SERVER_ENV", "").split(",") if "=" in item)
     return {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": DATABASE_URL,
@@ -66,6 +70,7 @@ def server_env() -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(ROOT),
+        **extra,
     }
 
 
@@ -311,6 +316,7 @@ def gunicorn(name: str, *, workers: int = 2, timeout: int = 120) -> Iterator[Ser
         str(timeout),
         "--backlog",
         "2048",
+        *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),  # experiments only, e.g. "--threads 4"
     ]
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **server_env()}, stdout=log, stderr=subprocess.STDOUT)
     server = Server(base_url, proc, log_path)
