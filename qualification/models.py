@@ -148,7 +148,8 @@ class EmailEvent(models.Model):
         verbose_name = _("email event")
         verbose_name_plural = _("email events")
         indexes = [
-            models.Index(fields=["order_id", "outcome", "lead"], name="qualification_evt_order"),
+            # Covers the rescore's GROUP BY (lead, event) of one order's accepted events.
+            models.Index(fields=["order_id", "outcome", "lead", "event"], name="qualification_evt_score"),
             models.Index(fields=["lead", "occurred_at"], name="qualification_evt_lead"),
             models.Index(
                 fields=["outcome", "received_at"], name="qualification_evt_pending", condition=Q(outcome="pending")
