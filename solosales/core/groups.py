@@ -27,7 +27,14 @@ def extend(group: str, perms: list[str]) -> None:
 
 
 def sync_group_permissions(sender=None, using="default", **kwargs):
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
+
+    # post_migrate reaches this receiver before auth's own for later apps: create every app's
+    # permissions first (idempotent) so a fresh database gets complete groups in one migrate.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
 
     for name, perms in GROUP_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=name)

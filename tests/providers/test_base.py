@@ -41,7 +41,8 @@ def test_error_family_tells_the_caller_what_to_do():
 
 
 def test_the_three_providers_are_registered():
-    assert provider_names() == ["hunter", "rocketreach", "sandbox"]
+    # Tests may register scripted providers of their own; the product ships these three.
+    assert {"hunter", "rocketreach", "sandbox"} <= set(provider_names())
     assert get_provider("rocketreach").fallback_name == "hunter"
     assert get_provider("sandbox").fallback_name is None
     with pytest.raises(KeyError):
