@@ -8,8 +8,9 @@ class QualificationConfig(AppConfig):
 
     def ready(self):
         from orders import hooks
+        from qualification import demo as qualification_demo
         from qualification import jobs
-        from solosales.core import groups, periodic
+        from solosales.core import demo, groups, periodic
 
         hooks.register_on_list_qa_passed_mql(start_nurture_on_commit)
         periodic.register(name="qualification.nurture_tick", func=jobs.nurture_tick, every_seconds=30, queue="email")
@@ -22,6 +23,7 @@ class QualificationConfig(AppConfig):
                 "qualification.view_emailevent",
             ],
         )
+        demo.register(order=40, name="qualification", func=qualification_demo.seed)
         groups.extend(groups.OPS_ARBITRATION, ["qualification.view_emailmessage", "qualification.view_emailevent"])
 
 

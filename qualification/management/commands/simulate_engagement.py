@@ -2,9 +2,7 @@
 webhook events (form-encoded, 13-digit millisecond timestamps, fresh 50-character tokens) to
 the real webhook URL, plus a few "yes, I'm interested" clicks on the tracked links."""
 
-import json
 import random
-import secrets
 import time
 from collections import Counter
 from urllib.parse import urlencode, urlsplit
@@ -15,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from orders.models import Order
-from qualification import links, sendcloud
+from qualification import links, simulation
 from qualification.models import EmailMessage
 
 
@@ -46,7 +44,7 @@ class Command(BaseCommand):
 
             self.client = Client()
         self.statuses = Counter()
-        plan = self.plan(messages, random.Random(options["seed"]))
+        plan = simulation.plan(messages, random.Random(options["seed"]))
         for kind, message in plan:
             if kind == "interested":
                 self.post_form(urlsplit(links.interested_url(message.message_id)).path, {})
@@ -56,50 +54,8 @@ class Command(BaseCommand):
         self.stdout.write(f"order {order.pk}: " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())))
         self.stdout.write("responses: " + ", ".join(f"{k}={v}" for k, v in sorted(self.statuses.items())))
 
-    def plan(self, messages, rng):
-        """The events to post, chosen per lead from the seed: about a third engage strongly
-        (opens and clicks, some confirm interest), a third only open, the rest stay silent;
-        the first silent lead unsubscribes."""
-        by_lead = {}
-        for message in messages:
-            by_lead.setdefault(message.lead_id, []).append(message)
-        plan = [("deliver", m) for m in messages]
-        unsubscribed = False
-        for _lead_id, lead_messages in sorted(by_lead.items()):
-            roll = rng.random()
-            if roll < 0.35:
-                for _ in range(rng.randint(1, 4)):
-                    plan.append(("open", rng.choice(lead_messages)))
-                for _ in range(rng.randint(1, 2)):
-                    plan.append(("click", rng.choice(lead_messages)))
-                if rng.random() < 0.4:
-                    plan.append(("interested", rng.choice(lead_messages)))
-            elif roll < 0.65:
-                for _ in range(rng.randint(1, 3)):
-                    plan.append(("open", rng.choice(lead_messages)))
-            elif not unsubscribed:
-                plan.append(("unsubscribe", lead_messages[0]))
-                unsubscribed = True
-        return plan
-
     def post_event(self, kind, message):
-        timestamp = sendcloud.now_ms()
-        token = secrets.token_hex(25)  # 50 characters, never reused
-        data = {
-            "event": kind,
-            "emailId": message.sendcloud_email_id,
-            "recipient": message.to_email,
-            "timestamp": timestamp,
-            "token": token,
-            "signature": sendcloud.signature(timestamp=timestamp, token=token),
-            "labelId": "0",
-            "userHeaders": json.dumps({"SC-Custom-Message-Id": str(message.message_id)}),
-        }
-        if kind in ("open", "click", "unsubscribe"):
-            data.update({"ip": "203.0.113.7", "explorerName": "Chrome", "oSName": "macOS"})
-        if kind == "click":
-            data["url"] = settings.SITE_URL.rstrip("/") + "/"
-        self.post_form(reverse("sendcloud-webhook"), data)
+        self.post_form(reverse("sendcloud-webhook"), simulation.webhook_form(kind, message))
         time.sleep(0.002)  # distinct millisecond timestamps for repeated opens
 
     def post_form(self, path, data):
