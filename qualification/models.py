@@ -17,6 +17,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orders.models import Order
 
@@ -72,14 +73,14 @@ class EmailMessage(models.Model):
 class EventName(models.TextChoices):
     """The one vocabulary every source is mapped to (DESIGN.md section 6)."""
 
-    DELIVERED = "delivered", _("Delivered")
-    OPENED = "opened", _("Opened")
-    CLICKED = "clicked", _("Clicked")
-    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
-    COMPLAINED = "complained", _("Reported as spam")
-    BOUNCED_HARD = "bounced_hard", _("Hard bounce")
-    BOUNCED_SOFT = "bounced_soft", _("Soft bounce")
-    INTEREST_CONFIRMED = "interest_confirmed", _("Confirmed interest")
+    DELIVERED = "delivered", pgettext_lazy("email event", "Delivered")
+    OPENED = "opened", pgettext_lazy("email event", "Opened")
+    CLICKED = "clicked", pgettext_lazy("email event", "Clicked")
+    UNSUBSCRIBED = "unsubscribed", pgettext_lazy("email event", "Unsubscribed")
+    COMPLAINED = "complained", pgettext_lazy("email event", "Reported as spam")
+    BOUNCED_HARD = "bounced_hard", pgettext_lazy("email event", "Hard bounce")
+    BOUNCED_SOFT = "bounced_soft", pgettext_lazy("email event", "Soft bounce")
+    INTEREST_CONFIRMED = "interest_confirmed", pgettext_lazy("email event", "Confirmed interest")
 
 
 class EmailEvent(models.Model):
