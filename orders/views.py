@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,6 +25,7 @@ from orders.selectors_client import (
     order_timeline,
     orders_for_client,
 )
+from orders.templatetags.order_ui import order_status
 from orders.services import order_cancel, order_place, order_quote
 from solosales.core.decorators import portal_view
 from solosales.core.errors import ApplicationError, IdempotencyConflict, InsufficientCredits, ValidationFailed
@@ -150,13 +152,18 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @portal_view
 @require_GET
 def order_progress(request: HttpRequest, pk: int) -> JsonResponse:
-    """For the detail page's data-poll-url: counters while the list builds. ``?status=`` is
-    the status the page shows; when the order has moved on, ``reload`` tells it to refresh."""
+    """For the detail page's data-poll-url: counters, the status badge and the timeline while
+    the list builds, so the page updates in place. ``?status=`` is the status the page was
+    rendered with; only when the order has become downloadable (new sections to show) does
+    ``reload`` ask the page to refresh."""
     order = _get_order_for_user(request, pk)
     shown = request.GET.get("status") or order.status
     live = order.status in LIVE_STATUSES
-    changed = order.status != shown
     percent = order_percent(order)
+    html = {
+        "badge": render_to_string("orders/_status.html", order_status(order)),
+        "timeline": render_to_string("orders/_timeline.html", {"timeline": order_timeline(order=order)}),
+    }
     return JsonResponse(
         {
             "status": order.status,
@@ -167,8 +174,9 @@ def order_progress(request: HttpRequest, pk: int) -> JsonResponse:
                 "percent": f"{percent}%",
             },
             "percent": percent,
-            "active": live and not changed,
-            "reload": changed or not live,
+            "html": html,
+            "active": live,
+            "reload": order.status != shown and order.status in DOWNLOADABLE_STATUSES,
         }
     )
 

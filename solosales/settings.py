@@ -155,6 +155,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+FORMAT_MODULE_PATH = ["solosales.formats"]
 TIME_ZONE = "UTC"
 USE_TZ = True
 

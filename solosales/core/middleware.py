@@ -22,5 +22,9 @@ class UserPreferencesMiddleware:
                 translation.activate(lang)
                 request.LANGUAGE_CODE = lang
         else:
-            timezone.deactivate()
+            # Before signing in, times follow the browser's zone (the "tz" cookie set by app.js).
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(request.COOKIES.get("tz") or "UTC"))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
         return self.get_response(request)

@@ -69,7 +69,7 @@ def e2e_server(tmp_path_factory):
         "SITE_URL": base_url,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PRIVATE_ROOT": str(private),
-        "NURTURE_SECONDS_PER_DAY": os.environ.get("E2E_SECONDS_PER_DAY", "1"),
+        "NURTURE_SECONDS_PER_DAY": os.environ.get("E2E_SECONDS_PER_DAY", "3"),
         "JOBS_INLINE": "0",
         "PYTHONUNBUFFERED": "1",
     }

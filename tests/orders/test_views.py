@@ -293,11 +293,19 @@ def test_progress_json_reports_counts_while_building(logged_in, client_user):
     assert logged_in.get(url, {"status": "building"}).json()["fields"]["found"] == "15"
 
 
-def test_progress_json_asks_for_a_reload_when_the_status_moves_on(logged_in, client_user):
+def test_progress_json_updates_the_page_in_place_when_the_status_moves_on(logged_in, client_user):
     order = make_order(client_user, status=S.LIST_QA, target_count=20, leads=20)
     data = logged_in.get(reverse("orders:progress", args=[order.pk]), {"status": "building"}).json()
-    assert data["active"] is False and data["reload"] is True
+    assert data["active"] is False and data["reload"] is False
     assert data["fields"]["status"] == "In quality review"
+    assert "In quality review" in data["html"]["badge"] and 'data-status="list_qa"' in data["html"]["badge"]
+    assert "<ol class=\"timeline\">" in data["html"]["timeline"]
+
+
+def test_progress_json_asks_for_a_reload_when_the_order_becomes_downloadable(logged_in, client_user):
+    order = make_order(client_user, status=S.DELIVERED, target_count=20, leads=20)
+    data = logged_in.get(reverse("orders:progress", args=[order.pk]), {"status": "building"}).json()
+    assert data["active"] is False and data["reload"] is True
 
 
 # --- cancel ------------------------------------------------------------------------------
