@@ -25,8 +25,8 @@ from orders.selectors_client import (
     order_timeline,
     orders_for_client,
 )
-from orders.templatetags.order_ui import order_status
 from orders.services import order_cancel, order_place, order_quote
+from orders.templatetags.order_ui import order_status
 from solosales.core.decorators import portal_view
 from solosales.core.errors import ApplicationError, IdempotencyConflict, InsufficientCredits, ValidationFailed
 from wallet.services import pricing_active
