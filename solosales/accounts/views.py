@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,9 +39,8 @@ def token_revoke(request, pk: int):
     try:
         token = api_token_revoke(user=request.user, token_id=pk)
     except ApplicationError:
-        messages.error(request, _("That token does not exist."))
-    else:
-        messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+        raise Http404  # another client's token, or none: outsiders learn nothing
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("tokens")
 
 
