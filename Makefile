@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APPS := wallet providers orders qualification disputes
 PYTEST_ARGS ?=
 
-.PHONY: run test venv messages compilemessages lint migrations-check worker bench bench-quick simulate clean
+.PHONY: run test venv messages compilemessages lint migrations-check worker bench bench-quick simulate soak clean
 
 venv: $(VENV)/.installed
 
@@ -51,6 +51,10 @@ SEED ?= 1
 STEPS ?= 300
 simulate: venv
 	$(PY) manage.py simulate --seed $(SEED) --steps $(STEPS)
+
+SOAK_SECONDS ?= 60
+soak: venv
+	SOAK_SECONDS=$(SOAK_SECONDS) TEST_DB_TAG=soak $(VENV)/bin/pytest tests/reliability/test_soak.py -p no:xdist -s -q
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles test-artifacts
