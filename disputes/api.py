@@ -2,7 +2,7 @@
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -150,15 +150,28 @@ def _owned(request, pk: int) -> Dispute:
     return dispute
 
 
+# Error answers, documented so that clients (and the schema checks) know them.
+def _error(description: str) -> OpenApiResponse:
+    from orders.serializers import OrderErrorSerializer  # the one {"error": {...}} shape of the API
+
+    return OpenApiResponse(OrderErrorSerializer, description=description)
+
+
+_E401 = {401: _error("Not signed in (no or a revoked token).")}
+_E400 = {400: _error("Invalid body; `detail` says why.")}
+_E404 = {404: _error("No such dispute (or not yours).")}
+_E409 = {409: _error("The dispute's state forbids this.")}
+
+
 # --- client views ----------------------------------------------------------------
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Your disputes", responses=DisputeSerializer(many=True)),
+    get=extend_schema(summary="Your disputes", responses={200: DisputeSerializer(many=True), **_E401}),
     post=extend_schema(
         summary="Open a dispute on delivered leads of one of your orders",
         request=DisputeCreateSerializer,
-        responses={201: DisputeSerializer},
+        responses={201: DisputeSerializer, **_E400, **_E401, **_E404, **_E409},
     ),
 )
 class DisputeListCreate(generics.ListCreateAPIView):
@@ -187,7 +200,7 @@ class DisputeListCreate(generics.ListCreateAPIView):
 
 
 class DisputeDetail(APIView):
-    @extend_schema(summary="One of your disputes", responses=DisputeSerializer)
+    @extend_schema(summary="One of your disputes", responses={200: DisputeSerializer, **_E401, **_E404})
     def get(self, request, pk: int):
         return _dispute_response(_owned(request, pk).pk, request=request)
 
@@ -198,7 +211,7 @@ class DisputeEvidenceCreate(APIView):
     @extend_schema(
         summary="Add evidence (a file and/or a text) to your open dispute",
         request={"multipart/form-data": EvidenceCreateSerializer, "application/json": EvidenceCreateSerializer},
-        responses={201: EvidenceSerializer},
+        responses={201: EvidenceSerializer, **_E400, **_E401, **_E404, **_E409},
     )
     def post(self, request, pk: int):
         dispute = _owned(request, pk)
@@ -215,7 +228,11 @@ class DisputeEvidenceCreate(APIView):
 
 
 class DisputeWithdraw(APIView):
-    @extend_schema(summary="Withdraw your open dispute", request=None, responses=DisputeSerializer)
+    @extend_schema(
+        summary="Withdraw your open dispute",
+        request=None,
+        responses={200: DisputeSerializer, **_E401, **_E404, **_E409},
+    )
     def post(self, request, pk: int):
         dispute = dispute_withdraw(dispute=_owned(request, pk), user=request.user)
         return _dispute_response(dispute.pk, request=request)
@@ -231,7 +248,7 @@ class OpsDisputeDecision(APIView):
     @extend_schema(
         summary="Decide every lead of a dispute (ops_arbitration)",
         request=DecisionSerializer,
-        responses=DisputeSerializer,
+        responses={200: DisputeSerializer, **_E400, **_E401, **_E404, **_E409},
     )
     def post(self, request, pk: int):
         dispute = Dispute.objects.filter(pk=pk).first()
@@ -257,7 +274,7 @@ class OpsDisputeApprove(APIView):
     @extend_schema(
         summary="Approve a decision awaiting a second approver (a different ops_arbitration user)",
         request=None,
-        responses=DisputeSerializer,
+        responses={200: DisputeSerializer, **_E400, **_E401, **_E404, **_E409},
     )
     def post(self, request, pk: int):
         dispute = Dispute.objects.filter(pk=pk).first()

@@ -43,6 +43,8 @@ urlpatterns = [
 ]
 
 
+handler404 = "solosales.core.views.not_found"
+
 admin.site.site_header = "SoloSales operations"
 admin.site.site_title = "SoloSales ops"
 admin.site.index_title = "Operations"

@@ -70,3 +70,16 @@ def outbox_message(request, pk: int):
         raise Http404
     message = get_object_or_404(OutboxMessage, pk=pk)
     return render(request, "portal/outbox_message.html", {"message": message})
+
+
+def not_found(request, exception=None):
+    """404 for a URL no route matches: the API's JSON error shape under /api/ (a client that
+    sends a malformed id gets the same answer as for a missing object), the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "Not found.", "detail": {}}},
+            status=404,
+        )
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
