@@ -27,3 +27,6 @@ class DisputesConfig(AppConfig):
             ],
         )
         demo.register(order=60, name="disputes", func=seed_demo_dispute)
+        from disputes import panels
+
+        panels.register_ops_panels()

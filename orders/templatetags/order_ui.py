@@ -1,6 +1,9 @@
 """Presentation helpers for order pages: one badge colour per status, everywhere."""
 
+import re
+
 from django import template
+from django.utils.translation import gettext
 
 from orders.models import OrderStatus
 
@@ -31,3 +34,25 @@ def status_badge(status: str) -> str:
 def order_status(order):
     """``<span class="badge ...">label</span>`` for an order."""
     return {"status": order.status, "label": order.get_status_display()}
+
+
+# Reasons the pipeline stores already formatted (numbers filled in): shown through their msgid,
+# so the timeline reads in the client's language.
+FORMATTED_REASONS = [
+    (
+        re.compile(r"^(?P<valid>\d+) valid leads found for a target of (?P<target>\d+)\.$"),
+        "%(valid)s valid leads found for a target of %(target)s.",
+    ),
+]
+
+
+@register.filter
+def reason_display(reason: str) -> str:
+    """A timeline reason in the active language (stored reasons are English msgids)."""
+    if not reason:
+        return ""
+    for pattern, msgid in FORMATTED_REASONS:
+        match = pattern.match(reason)
+        if match:
+            return gettext(msgid) % match.groupdict()
+    return gettext(reason)

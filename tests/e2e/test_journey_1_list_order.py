@@ -98,7 +98,23 @@ def test_staff_passes_qa1_and_client_downloads_csv(journey):
 
     ops = journey("02-list-order-qa")
     staff_sign_in(ops)
-    ops.shot("admin home")
+    # The ops dashboard on the admin index: the order waits at QA#1.
+    expect(ops.page.locator("#ops-list_qa")).to_contain_text(f"#{order_id}")
+    ops.shot("admin home with the ops dashboard")
+    # The order's admin page links to everything recorded about it; every link works.
+    ops.go(f"/admin/orders/order/{order_id}/change/")
+    links = ops.page.locator(".object-tools a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert any("providercall" in h for h in hrefs) and any("transfer" in h for h in hrefs), hrefs
+    ops.shot("order in admin")
+    for href in hrefs:
+        if "?" in href:
+            ops.go(href)
+            assert "e=1" not in ops.page.url, href
+            expect(ops.page.locator("#changelist")).to_be_visible()
+    ops.go(next(h for h in hrefs if "providercall" in h))
+    expect(ops.page.locator("#result_list tbody tr").first).to_be_visible()
+    ops.shot("provider calls of the order")
     ops.go("/admin/orders/order/qa-queue/")
     row = ops.page.locator("#qa-queue tbody tr", has_text=f"#{order_id}")
     expect(row).to_contain_text(STATE["email"])

@@ -69,6 +69,9 @@ def test_dispute_with_file_arbitration_and_refund(journey, tmp_path):
     j.shot("dispute opened")
 
     # Staff arbitrate: accept the first lead, reject the second.
+    ops.go("/admin/")
+    expect(ops.page.locator("#ops-disputes")).to_contain_text(f"#{dispute_id}")
+    ops.shot("ops dashboard with the open dispute")
     ops.go("/admin/disputes/dispute/")
     ops.shot("disputes in admin")
     ops.go(f"/admin/disputes/dispute/{dispute_id}/arbitrate/")
