@@ -68,6 +68,7 @@ def gunicorn(*, workers: int = 2, threads: int = 1, **env) -> Iterator[str]:
         "--log-level",
         "warning",
     ]
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # ignored by git: absent in a fresh clone
     log = open(BASE_DIR / "var" / f"reliability-gunicorn-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=BASE_DIR, env=server_env(**env), stdout=log, stderr=log, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -75,7 +76,7 @@ def gunicorn(*, workers: int = 2, threads: int = 1, **env) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(BASE_DIR / 'var' / log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"gunicorn exited: {Path(log.name).read_text()[-2000:]}")
             try:
                 requests.get(url + "/healthz", timeout=1)
                 break
