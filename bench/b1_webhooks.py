@@ -69,7 +69,7 @@ def run(quick: bool) -> list[dict]:
 
     from qualification.models import EmailEvent, UsedWebhookToken
 
-    total = 600 if quick else 5000
+    total = 200 if quick else 5000
     duplicates = total // 10
     deadline = 60 if quick else 240
 

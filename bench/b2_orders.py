@@ -33,7 +33,7 @@ def run(quick: bool) -> list[dict]:
     from orders.models import Order
     from wallet.models import Account, Hold, TopUp, Transfer
 
-    per_client = 4 if quick else 20
+    per_client = 2 if quick else 20
     deadline = 60 if quick else 300
     cost = TARGET * 1
 

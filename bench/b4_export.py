@@ -44,7 +44,7 @@ def run(quick: bool) -> list[dict]:
     from orders.exports import LEAD_COLUMNS
     from orders.models import Download, OrderStatus
 
-    n = 10_000 if quick else 100_000
+    n = 5_000 if quick else 100_000
     repeats = 1 if quick else 2
     user = common.make_client("exporter@bench.example")
     small = common.make_order(user, status=OrderStatus.DELIVERED, target=200, key="b4-small")

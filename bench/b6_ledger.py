@@ -32,7 +32,7 @@ def run(quick: bool) -> list[dict]:
 
     from wallet.models import Account, Hold, PricingVersion, TopUp, Transfer
 
-    clients = 200 if quick else 2000
+    clients = 100 if quick else 2000
     User = get_user_model()
     pricing = PricingVersion.objects.get(active=True)
     price = pricing.credit_price_minor
