@@ -204,13 +204,23 @@ def order_place(*, user, data, idempotency_key: str, in_transaction: bool = Fals
         raise
 
 
+def _active_version(model):
+    version = model.objects.filter(active=True).first()
+    if version is not None and not version.used:
+        version = model.objects.select_for_update().filter(pk=version.pk, active=True).first()
+    return version
+
+
 def _place(*, user, data, key: str, in_transaction: bool) -> Order:
     with transaction.atomic(durable=not in_transaction):
-        pricing = PricingVersion.objects.select_for_update().filter(active=True).first()
+        # A used version is immutable, so only its first use needs the row lock (which
+        # serialises with an edit of the still-unused version); every later placement reads
+        # without locking and placements do not queue behind each other.
+        pricing = _active_version(PricingVersion)
         if pricing is None:
             raise ApplicationError(_("No active pricing version; ops must activate one."))
         cleaned = clean_order_data(data, pricing=pricing)
-        rules = RulesVersion.objects.select_for_update().filter(active=True).first()
+        rules = _active_version(RulesVersion)
         if rules is None:
             raise ApplicationError(_("No active rules version; ops must activate one."))
         unit = _unit_price(pricing, cleaned["type"])
