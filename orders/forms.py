@@ -26,6 +26,11 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in _SPLIT.split(text or "") if part.strip()]
 
 
+def _countries_by_name():
+    """Countries sorted by their name in the active language (evaluated per render)."""
+    return sorted(vocab.COUNTRIES, key=lambda choice: str(choice[1]).casefold())
+
+
 class _TextList(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 2})
 
@@ -69,7 +74,7 @@ class OrderForm(forms.Form):
     )
     countries = forms.MultipleChoiceField(
         label=vocab.CRITERIA_LABELS["countries"],
-        choices=vocab.COUNTRIES,
+        choices=_countries_by_name,
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
         help_text=_("Hold Ctrl (⌘ on a Mac) to choose several."),

@@ -1,10 +1,19 @@
+import django_rq.urls
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import user_passes_test
+from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from solosales.accounts import api as accounts_api
 from solosales.accounts import views as accounts_views
 from solosales.core import views as core_views
+
+
+def _superuser_only(patterns):
+    """The RQ dashboard can empty queues and delete jobs: superusers only, not every staff member."""
+    check = user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="admin:login")
+    return [URLPattern(p.pattern, check(p.callback), p.default_args, p.name) for p in patterns]
+
 
 api_v1 = [
     path("me/", accounts_api.me, name="api-me"),
@@ -38,7 +47,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
-    path("admin/rq/", include("django_rq.urls")),
+    path("admin/rq/", include((_superuser_only(django_rq.urls.urlpatterns), "django_rq"))),
     path("admin/", admin.site.urls),
 ]
 
