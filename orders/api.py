@@ -26,7 +26,7 @@ from orders.serializers import (
     OrderQuoteSerializer,
     OrderSerializer,
 )
-from orders.services import order_cancel, order_place, order_quote
+from orders.services import order_cancel, order_place_result, order_quote
 from solosales.core.errors import IllegalTransition, NotFound, ValidationFailed
 
 TAG = ["orders"]
@@ -111,10 +111,12 @@ class OrderListCreateView(GenericAPIView):
                 _("Send an Idempotency-Key header (1 to 200 characters) so a retry cannot place a second order."),
                 extra={"fields": {"Idempotency-Key": [_("Required, at most 200 characters.")]}},
             )
-        replay = Order.objects.filter(user=request.user, idempotency_key=key).exists()
-        order = order_place(user=request.user, data=request.data, idempotency_key=key)
-        order = _order_or_404(request, order.pk)
-        return Response(OrderSerializer(order).data, status=http.HTTP_200_OK if replay else http.HTTP_201_CREATED)
+        order, created = order_place_result(user=request.user, data=request.data, idempotency_key=key)
+        if not created:
+            # A replay: the first order as it is now.
+            return Response(OrderSerializer(_order_or_404(request, order.pk)).data, status=http.HTTP_200_OK)
+        # A new order comes back with its versions, hold and timeline loaded: no re-read.
+        return Response(OrderSerializer(order).data, status=http.HTTP_201_CREATED)
 
 
 class OrderDetailView(APIView):

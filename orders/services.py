@@ -185,6 +185,17 @@ def order_place(*, user, data, idempotency_key: str, in_transaction: bool = Fals
     body it raises IdempotencyConflict. Insufficient credits raise InsufficientCredits with
     the shortfall, and nothing is written.
     """
+    order, _created = order_place_result(
+        user=user, data=data, idempotency_key=idempotency_key, in_transaction=in_transaction
+    )
+    return order
+
+
+def order_place_result(*, user, data, idempotency_key: str, in_transaction: bool = False) -> tuple[Order, bool]:
+    """As ``order_place``, returning ``(order, created)``: created is False for a replay of
+    ``idempotency_key`` (the first order is returned). A newly placed order comes with its
+    pricing and rules versions, its hold and its timeline (the one "placed" entry) loaded,
+    so a caller can show it without reading it back."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
         raise ValidationFailed(
@@ -192,15 +203,15 @@ def order_place(*, user, data, idempotency_key: str, in_transaction: bool = Fals
             extra={"fields": {"idempotency_key": [_("Required, at most %(max)s characters.") % {"max": 200}]}},
         )
     if (existing := _replay(user=user, data=data, idempotency_key=key)) is not None:
-        return existing
+        return existing, False
     try:
-        return _place(user=user, data=data, key=key, in_transaction=in_transaction)
+        return _place(user=user, data=data, key=key, in_transaction=in_transaction), True
     except IntegrityError:
         # The same key was placed concurrently and committed first: answer with that order.
         if in_transaction:
             raise
         if (existing := _replay(user=user, data=data, idempotency_key=key)) is not None:
-            return existing
+            return existing, False
         raise
 
 
@@ -209,6 +220,17 @@ def _active_version(model):
     if version is not None and not version.used:
         version = model.objects.select_for_update().filter(pk=version.pk, active=True).first()
     return version
+
+
+def _timeline_known(order: Order, transitions: list[OrderTransition]) -> None:
+    """Stores ``transitions`` as the order's prefetched timeline (``order.transitions.all()``
+    then reads no rows), as ``orders_for_client_with_timeline`` would have loaded it."""
+    timeline = order.transitions.all()
+    timeline._result_cache = list(transitions)
+    timeline._prefetch_done = True
+    if not hasattr(order, "_prefetched_objects_cache"):
+        order._prefetched_objects_cache = {}
+    order._prefetched_objects_cache[Order.transitions.rel.get_accessor_name()] = timeline
 
 
 def _place(*, user, data, key: str, in_transaction: bool) -> Order:
@@ -235,6 +257,7 @@ def _place(*, user, data, key: str, in_transaction: bool) -> Order:
             idempotency_key=key,
             status_changed_at=timezone.now(),
         )
+        # No savepoint of its own: any error leaves this atomic block and undoes it whole.
         hold = wallet.hold_place(
             user=user,
             amount=order.max_cost,
@@ -242,15 +265,17 @@ def _place(*, user, data, key: str, in_transaction: bool) -> Order:
             order_id=order.pk,
             memo=f"order #{order.pk}",
             in_transaction=True,
+            savepoint=False,
         )
         Order.objects.filter(pk=order.pk).update(hold=hold)
         order.hold = hold
         wallet.pricing_mark_used(version=pricing)
         if not rules.used:
             RulesVersion.objects.filter(pk=rules.pk).update(used=True)
-        OrderTransition.objects.create(
+        placed = OrderTransition.objects.create(
             order=order, from_status="", to_status=S.QUEUED, actor=user, reason=_("Order placed")
         )
+        _timeline_known(order, [placed])
         provider = primary_provider_name()
         step = PipelineStep.objects.create(order=order, name=PipelineStep.Name.BUILD, provider=provider)
         enqueue_on_commit(jobs.run_step, step.pk, queue="providers")

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -413,18 +413,54 @@ def _occurred(seconds: float | None) -> datetime | None:
         return None
 
 
+def _insert_new(obj, *, unique: str) -> int | None:
+    """Inserts ``obj`` unless a row with the same ``unique`` column exists; returns its new
+    primary key (also set on ``obj``), or None on that conflict.
+
+    One ``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id``: no exists() pre-check and
+    no savepoint (a conflict does not abort the surrounding transaction, unlike catching
+    IntegrityError). Column values are prepared by the model's own fields (defaults,
+    ``auto_now_add``, JSON), as ``create()`` would. No model signals are sent (none are
+    connected to the event or token models)."""
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    # Identifiers come from the model's metadata (quoted); every value is a bound parameter.
+    sql = "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({unique}) DO NOTHING RETURNING {pk}".format(  # noqa: S608
+        table=quote(model._meta.db_table),
+        columns=", ".join(quote(f.column) for f in fields),
+        values=", ".join(["%s"] * len(fields)),
+        unique=quote(model._meta.get_field(unique).column),
+        pk=quote(model._meta.pk.column),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj.pk
+
+
 def _store(**fields) -> EmailEvent | None:
     """Inserts one event; None when its unique key is already stored (a re-delivery)."""
-    try:
-        with transaction.atomic():
-            return EmailEvent.objects.create(**fields)
-    except IntegrityError:
-        return None
+    event = EmailEvent(**fields)
+    return event if _insert_new(event, unique="unique_key") is not None else None
 
 
 def _repeat(unique_key: str) -> WebhookAnswer:
-    EmailEvent.objects.filter(unique_key=unique_key).update(repeat_count=F("repeat_count") + 1)
-    first = EmailEvent.objects.filter(unique_key=unique_key).values_list("pk", "outcome").first()
+    """A re-delivery: the stored event's repeat count goes up and its first answer is repeated
+    (one ``UPDATE … RETURNING``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE qualification_emailevent SET repeat_count = repeat_count + 1 WHERE unique_key = %s"
+            " RETURNING id, outcome",
+            [unique_key],
+        )
+        first = cursor.fetchone()
     if first is None:
         return WebhookAnswer(200, O.DUPLICATE)
     return WebhookAnswer(HTTP_STATUS.get(first[1], 200), O.DUPLICATE, first[0])
@@ -457,8 +493,8 @@ def webhook_receive(*, raw_body: bytes, content_type: str = "", now: float | Non
 
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     unique_key = _key("sendcloud", canonical)
-    if EmailEvent.objects.filter(unique_key=unique_key).exists():
-        return _repeat(unique_key)
+    # A re-delivery is found by the insert itself (its unique key conflicts), whatever the
+    # checks below would say of it now: it gets the first answer, as if checked first.
     timestamp, token = data.get("timestamp", ""), data.get("token", "")
     seconds = sendcloud.timestamp_seconds(timestamp)
     fields = {
@@ -482,14 +518,12 @@ def webhook_receive(*, raw_body: bytes, content_type: str = "", now: float | Non
         log.warning("SendCloud webhook refused (%s), event %s", outcome, event.pk)
         return WebhookAnswer(HTTP_STATUS[outcome], outcome, event.pk)
 
+    # BEGIN, two INSERTs, COMMIT: the event and its token are stored together or not at all.
     with transaction.atomic():
         event = _store(**fields, outcome=O.PENDING)
         if event is None:
             return _repeat(unique_key)
-        try:
-            with transaction.atomic():
-                UsedWebhookToken.objects.create(token=str(token)[:128], event=event)
-        except IntegrityError:
+        if _insert_new(UsedWebhookToken(token=str(token)[:128], event=event), unique="token") is None:
             EmailEvent.objects.filter(pk=event.pk).update(outcome=O.REJECTED_REUSED_TOKEN, processed_at=timezone.now())
             log.warning("SendCloud webhook refused (reused token), event %s", event.pk)
             return WebhookAnswer(403, O.REJECTED_REUSED_TOKEN, event.pk)

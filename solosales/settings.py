@@ -98,7 +98,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo runs web and worker against one file: wait for locks, write-lock up front.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", 0))
+    # Persistent connections (one per worker process/thread, checked before reuse): a new
+    # PostgreSQL backend per request costs more than most requests (bench B1/B2).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", 60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -65,6 +65,20 @@ def client_accounts(user) -> tuple[Account, Account]:
     return accounts[K.AVAILABLE], accounts[K.HELD]
 
 
+def _client_accounts_locked(user) -> tuple[Account, Account, dict[int, Account]]:
+    """The client's (available, held) accounts and both locked (as ``_lock``, primary-key
+    order): one SELECT … FOR UPDATE when both exist, else created first (client_accounts)."""
+    locked = {
+        a.pk: a
+        for a in Account.objects.select_for_update().filter(owner=user, kind__in=Account.CLIENT_KINDS).order_by("pk")
+    }
+    by_kind = {a.kind: a for a in locked.values()}
+    if len(by_kind) == len(Account.CLIENT_KINDS):
+        return by_kind[K.AVAILABLE], by_kind[K.HELD], locked
+    available, held = client_accounts(user)
+    return available, held, _lock(available, held)
+
+
 def platform_account(kind: str) -> Account:
     account, _ = Account.objects.get_or_create(owner=None, kind=kind)
     return account
@@ -108,13 +122,16 @@ def _post(
 
 def atomic_service(func):
     """A ledger service: its own durable transaction (or a savepoint inside a caller's, when
-    the caller passes ``in_transaction=True``), retried once on an idempotency-key race."""
+    the caller passes ``in_transaction=True``), retried once on an idempotency-key race.
 
-    def wrapper(*args, in_transaction: bool = False, **kwargs):
+    ``savepoint=False`` (only with ``in_transaction=True``) skips that savepoint, for a
+    caller whose own atomic block is undone whole by any error the service raises."""
+
+    def wrapper(*args, in_transaction: bool = False, savepoint: bool = True, **kwargs):
         last_error = None
         for _attempt in range(2):
             try:
-                with transaction.atomic(durable=not in_transaction):
+                with transaction.atomic(durable=not in_transaction, savepoint=savepoint or not in_transaction):
                     return func(*args, **kwargs)
             except IntegrityError as exc:
                 last_error = exc
@@ -174,8 +191,7 @@ def hold_place(*, user, amount: int, key: str, order_id: int | None = None, memo
         if (existing.user_id, existing.amount, existing.order_id) != (user.pk, amount, order_id):
             raise IdempotencyConflict(extra={"idempotency_key": key})
         return existing
-    available, held = client_accounts(user)
-    locked = _lock(available, held)
+    available, held, locked = _client_accounts_locked(user)
     if locked[available.pk].balance < amount:
         missing = amount - locked[available.pk].balance
         raise InsufficientCredits(

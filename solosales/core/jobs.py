@@ -14,10 +14,33 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 
-def get_queue(name: str = "default"):
-    import django_rq
+_queues: dict[tuple, object] = {}
+_queues_lock = threading.Lock()
 
-    return django_rq.get_queue(name)
+
+def get_queue(name: str = "default"):
+    """The RQ queue ``name``, one per process and queue configuration.
+
+    ``django_rq.get_queue`` builds a new Redis client (and so a new TCP connection and
+    handshake) on every call; an enqueue per request paid for that each time. The queue and
+    its connection pool are kept per process (keyed by pid: a forked child never shares its
+    parent's sockets) and per connection settings (a changed URL gets a new client). The
+    redis-py pool is thread-safe and reconnects by itself after Redis restarts.
+    """
+    import os
+
+    import django_rq
+    import django_rq.settings
+
+    config = django_rq.settings.QUEUES[name]
+    key = (os.getpid(), name, repr(sorted(config.items())))
+    queue = _queues.get(key)
+    if queue is None:
+        with _queues_lock:
+            queue = _queues.get(key)
+            if queue is None:
+                queue = _queues[key] = django_rq.get_queue(name)
+    return queue
 
 
 def _run_inline(func, args, kwargs):
