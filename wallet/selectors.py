@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import Http404
 
-from wallet.models import Account, TopUp, Transfer
+from wallet.models import Account, Hold, TopUp, Transfer
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ def statement_for(*, user) -> QuerySet[Transfer]:
         )
         .order_by("-id")
     )
+
+
+def holds_for(*, user) -> QuerySet[Hold]:
+    """The client's holds, newest first: what each order reserved, charged (captured) and
+    returned (released)."""
+    return Hold.objects.filter(user=user).order_by("-created_at", "-id")
 
 
 def topups_for(*, user) -> QuerySet[TopUp]:

@@ -36,6 +36,7 @@ def _index_context(request, form=None):
         "form": form or TopUpForm(summary=summary),
         "page": page,
         "topups": selectors.topups_for(user=request.user)[:10],
+        "holds": selectors.holds_for(user=request.user)[:10],
     }
 
 

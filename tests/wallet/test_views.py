@@ -156,3 +156,30 @@ def test_wallet_page_in_chinese(logged_in):
     logged_in.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     html = logged_in.get(reverse("wallet:index")).content.decode()
     assert "可用" in html and "购买积分" in html
+
+
+def test_the_wallet_page_shows_each_hold_with_what_was_charged_and_returned(logged_in, client_user, fund):
+    fund(client_user, 300)
+    settled = services.hold_place(user=client_user, amount=200, key="order:7:hold", order_id=7)
+    services.hold_capture(hold=settled, amount=150, key="order:7:qa1")
+    services.hold_place(user=client_user, amount=40, key="order:8:hold", order_id=8)
+
+    page = logged_in.get(reverse("wallet:index")).content.decode()
+    holds = page[page.index('id="holds"') :]
+    holds = holds[: holds.index("</table>")]
+    rows = holds.split("<tr>")[2:]
+    assert len(rows) == 2
+    newest, oldest = rows
+    assert "order #8" in newest and '<td class="num">40</td>' in newest and "Held" in newest
+    assert "order #7" in oldest and "Settled" in oldest
+    held, charged, returned = (oldest.index(f'<td class="num">{n}</td>') for n in (200, 150, 50))
+    assert held < charged < returned
+    assert 'id="available-balance">110<' in page and 'id="held-balance">40<' in page
+
+
+def test_a_client_never_sees_another_clients_holds(logged_in, other_client, fund):
+    other = other_client
+    fund(other, 100)
+    services.hold_place(user=other, amount=30, key="order:9:hold", order_id=9)
+    page = logged_in.get(reverse("wallet:index")).content.decode()
+    assert "order #9" not in page and "No credits held yet." in page
