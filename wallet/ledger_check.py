@@ -1,13 +1,17 @@
 """The ledger's invariants (DESIGN.md section 4) as SQL aggregates.
 
-One query per check, each a single scan with GROUP BY, so the check stays fast on millions
-of transfers; rows are never looped over in Python. Portable SQL (PostgreSQL and SQLite),
-except the trigger check, which is PostgreSQL-only.
+Rows are never looped over in Python. wallet_transfer is read in two full passes: one
+grouped by (debit, credit) account pair, which proves the per-row parts of invariants 2 and 8
+and feeds invariant 3, and one grouped by hold (invariant 5). Everything else reads small
+tables or indexed subsets; key uniqueness (invariant 8) is proven from PostgreSQL's catalog
+when a valid unique index enforces it. Detail queries naming offending ids run only when a
+violation was counted. Portable SQL (PostgreSQL and SQLite), except the trigger check and the
+catalog proof, which fall back (note / scan) elsewhere.
 """
 
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DataError, connection, transaction
 
 TERMINAL_ORDER_STATUSES = ("delivered", "closed", "cancelled", "failed")
 SAMPLE = 5  # offending ids shown per violation
@@ -18,6 +22,7 @@ class Report:
     checked: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pairs: list[tuple] | None = None  # the (debit, credit) pair scan, shared by checks 2, 3, 8
 
     @property
     def ok(self) -> bool:
@@ -43,33 +48,63 @@ def check_1(report: Report):
         report.violations.append(f"invariant 1: client accounts with a negative balance: {_ids(rows)}")
 
 
+def _pair_totals(report: Report) -> list[tuple]:
+    """One scan of wallet_transfer grouped by (debit, credit) account pair, shared by checks 2, 3, 8.
+
+    Per pair: the amount moved, the smallest amount, and how many rows lack an idempotency key
+    or parameters hash. A few thousand groups, so the hash aggregate stays small; cached on
+    the report so the table is scanned once per run.
+    """
+    if report.pairs is None:
+        report.pairs = _rows(
+            """
+            SELECT debit_account_id, credit_account_id, SUM(amount), MIN(amount),
+                   SUM(CASE WHEN idempotency_key IS NULL OR idempotency_key = ''
+                             OR params_hash IS NULL OR params_hash = '' THEN 1 ELSE 0 END)
+            FROM wallet_transfer GROUP BY debit_account_id, credit_account_id
+            """
+        )
+    return report.pairs
+
+
 def check_2(report: Report):
+    """Balances sum to zero (one row per account), and every transfer moves a positive amount
+    between two different accounts: proven from the pair scan (a pair with debit = credit,
+    or whose smallest amount is ≤ 0, or with a NULL account/amount); offending ids are then
+    looked up, which only happens when there is a violation."""
     (total,) = _rows("SELECT COALESCE(SUM(balance), 0) FROM wallet_account")[0]
     if total != 0:
         report.violations.append(f"invariant 2: account balances sum to {total}, not 0")
-    rows = _rows(
-        "SELECT id FROM wallet_transfer WHERE amount <= 0 OR debit_account_id = credit_account_id ORDER BY id LIMIT 100"
+    bad = any(
+        debit is None or credit is None or debit == credit or smallest is None or smallest <= 0
+        for debit, credit, _total, smallest, _unkeyed in _pair_totals(report)
     )
-    if rows:
+    if bad:
+        rows = _rows(
+            """
+            SELECT id FROM wallet_transfer
+            WHERE amount IS NULL OR amount <= 0 OR debit_account_id IS NULL OR credit_account_id IS NULL
+               OR debit_account_id = credit_account_id
+            ORDER BY id LIMIT 100
+            """
+        )
         report.violations.append(
             f"invariant 2: transfers that do not move a positive amount between two accounts: {_ids(rows)}"
         )
 
 
 def check_3(report: Report):
-    rows = _rows(
-        """
-        WITH moves AS (
-            SELECT credit_account_id AS account_id, SUM(amount) AS delta FROM wallet_transfer GROUP BY credit_account_id
-            UNION ALL
-            SELECT debit_account_id, -SUM(amount) FROM wallet_transfer GROUP BY debit_account_id
-        ), net AS (SELECT account_id, SUM(delta) AS net FROM moves GROUP BY account_id)
-        SELECT a.id, a.balance, COALESCE(n.net, 0)
-        FROM wallet_account a LEFT JOIN net n ON n.account_id = a.id
-        WHERE a.balance <> COALESCE(n.net, 0)
-        ORDER BY a.id LIMIT 100
-        """
-    )
+    """Each stored balance equals credits minus debits: the pair totals are netted per account
+    (in Python: a few thousand pairs, not the transfers) and compared with wallet_account."""
+    net: dict[int, int] = {}
+    for debit, credit, total, _smallest, _unkeyed in _pair_totals(report):
+        net[debit] = net.get(debit, 0) - int(total or 0)
+        net[credit] = net.get(credit, 0) + int(total or 0)
+    rows = [
+        (account_id, balance, net.get(account_id, 0))
+        for account_id, balance in _rows("SELECT id, balance FROM wallet_account ORDER BY id")
+        if balance != net.get(account_id, 0)
+    ]
     if rows:
         detail = ", ".join(f"{r[0]} (stored {r[1]}, transfers {r[2]})" for r in rows[:SAMPLE])
         report.violations.append(f"invariant 3: stored balance differs from credits minus debits: {detail}")
@@ -96,25 +131,46 @@ def check_4(report: Report):
         report.violations.append(f"invariant 4: transfers are not protected against {', '.join(missing)}")
 
 
+_HOLD_SUMS = """
+    SELECT h.id FROM wallet_hold h
+    LEFT JOIN (
+        SELECT hold_id,
+               SUM(CASE WHEN kind = 'hold' THEN {amount} ELSE 0 END) AS placed,
+               SUM(CASE WHEN kind = 'capture' THEN {amount} ELSE 0 END) AS captured,
+               SUM(CASE WHEN kind = 'release' THEN {amount} ELSE 0 END) AS released
+        FROM wallet_transfer WHERE hold_id IS NOT NULL GROUP BY hold_id
+    ) t ON t.hold_id = h.id
+    WHERE COALESCE(t.placed, 0) <> h.amount
+       OR COALESCE(t.captured, 0) <> h.captured
+       OR COALESCE(t.released, 0) <> h.released
+       OR (h.status = 'resolved' AND h.captured + h.released <> h.amount)
+       OR (h.status = 'open' AND (h.captured <> 0 OR h.released <> 0))
+    ORDER BY h.id LIMIT 100
+"""
+
+
+def _hold_mismatches() -> list[tuple]:
+    """Holds whose row disagrees with the sums of their transfers, in one grouped scan.
+
+    On PostgreSQL, SUM over bigint accumulates in 128 bits and returns numeric, which costs
+    about twice as much per row as SUM over integer (a 64-bit by-value accumulator, exact for
+    fewer than 2**32 rows). Amounts are therefore summed as integer; the cast raises when a
+    transfer exceeds 2**31 - 1 credits, and then the exact bigint query runs instead.
+    """
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                return _rows(_HOLD_SUMS.format(amount="amount::integer"))
+        except DataError:
+            pass
+    return _rows(_HOLD_SUMS.format(amount="amount"))
+
+
 def check_5(report: Report):
-    rows = _rows(
-        """
-        SELECT h.id FROM wallet_hold h
-        LEFT JOIN (
-            SELECT hold_id,
-                   SUM(CASE WHEN kind = 'hold' THEN amount ELSE 0 END) AS placed,
-                   SUM(CASE WHEN kind = 'capture' THEN amount ELSE 0 END) AS captured,
-                   SUM(CASE WHEN kind = 'release' THEN amount ELSE 0 END) AS released
-            FROM wallet_transfer WHERE hold_id IS NOT NULL GROUP BY hold_id
-        ) t ON t.hold_id = h.id
-        WHERE COALESCE(t.placed, 0) <> h.amount
-           OR COALESCE(t.captured, 0) <> h.captured
-           OR COALESCE(t.released, 0) <> h.released
-           OR (h.status = 'resolved' AND h.captured + h.released <> h.amount)
-           OR (h.status = 'open' AND (h.captured <> 0 OR h.released <> 0))
-        ORDER BY h.id LIMIT 100
-        """
-    )
+    """Each hold's row equals the sums of its hold / capture / release transfers and resolves
+    whole (one grouped scan, see _hold_mismatches); the held account equals the client's open
+    holds; no open hold sits on an order in a terminal state (small, indexed tables)."""
+    rows = _hold_mismatches()
     if rows:
         report.violations.append(
             f"invariant 5: holds not resolved exactly once (captured + released ≠ held): {_ids(rows)}"
@@ -207,23 +263,46 @@ def check_7(report: Report):
         report.violations.append(f"invariant 7: dispute refunds exceed captures: {detail}")
 
 
+def _unique_key_index_proven() -> bool:
+    """True when PostgreSQL's catalog shows a valid, non-partial unique index on exactly
+    wallet_transfer(idempotency_key): then no two rows can share a key (NULLs aside, and the
+    column is checked NOT NULL by the key scan), so the GROUP BY scan is redundant."""
+    if connection.vendor != "postgresql":
+        return False
+    rows = _rows(
+        """
+        SELECT 1 FROM pg_index i
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = 'wallet_transfer'::regclass
+          AND i.indisunique AND i.indisvalid AND i.indisready AND i.indislive
+          AND i.indpred IS NULL AND i.indexprs IS NULL
+          AND i.indnkeyatts = 1 AND a.attname = 'idempotency_key'
+        """
+    )
+    return bool(rows)
+
+
 def check_8(report: Report):
-    rows = _rows(
-        """
-        SELECT idempotency_key FROM wallet_transfer
-        GROUP BY idempotency_key HAVING COUNT(*) > 1 ORDER BY idempotency_key LIMIT 100
-        """
-    )
-    if rows:
-        report.violations.append(f"invariant 8: idempotency keys used more than once: {_ids(rows)}")
-    rows = _rows(
-        """
-        SELECT id FROM wallet_transfer
-        WHERE idempotency_key IS NULL OR idempotency_key = '' OR params_hash IS NULL OR params_hash = ''
-        ORDER BY id LIMIT 100
-        """
-    )
-    if rows:
+    """Keys are unique: proven by the unique index when the catalog shows it (else a GROUP BY
+    scan); every transfer has a key and a parameters hash: counted in the pair scan, ids looked
+    up only on a violation. Replays with other parameters are refused by the service."""
+    if not _unique_key_index_proven():
+        rows = _rows(
+            """
+            SELECT idempotency_key FROM wallet_transfer
+            GROUP BY idempotency_key HAVING COUNT(*) > 1 ORDER BY idempotency_key LIMIT 100
+            """
+        )
+        if rows:
+            report.violations.append(f"invariant 8: idempotency keys used more than once: {_ids(rows)}")
+    if any(unkeyed for *_pair, unkeyed in _pair_totals(report)):
+        rows = _rows(
+            """
+            SELECT id FROM wallet_transfer
+            WHERE idempotency_key IS NULL OR idempotency_key = '' OR params_hash IS NULL OR params_hash = ''
+            ORDER BY id LIMIT 100
+            """
+        )
         report.violations.append(f"invariant 8: transfers without an idempotency key or parameters: {_ids(rows)}")
 
 
