@@ -297,8 +297,10 @@ class Server:
 
 @contextlib.contextmanager
 def gunicorn(name: str, *, workers: int = 2, timeout: int = 120) -> Iterator[Server]:
-    """gunicorn (sync workers, as deployed: README "Deploying") serving ``bench.settings``
-    on a free loopback port; stopped (SIGTERM, then SIGKILL) on exit."""
+    """gunicorn as deployed (the shipped ``gunicorn.conf.py``: gthread workers with threads,
+    README "Deploying") with ``workers`` processes, serving ``bench.settings`` on a free
+    loopback port; stopped (SIGTERM, then SIGKILL) on exit. The benchmark figure and its
+    baseline always run on the same server, so they share the deployment shape."""
     import requests
 
     port = free_port()
@@ -308,6 +310,8 @@ def gunicorn(name: str, *, workers: int = 2, timeout: int = 120) -> Iterator[Ser
     args = [
         str(VENV_BIN / "gunicorn"),
         "solosales.wsgi",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
         "-w",
         str(workers),
         "-b",

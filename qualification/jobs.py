@@ -50,6 +50,12 @@ def event_process(event_id: int) -> None:
     services.event_process(event_id=event_id)
 
 
+def events_process_pending() -> None:
+    from qualification import services
+
+    services.events_process_pending()
+
+
 def nurture_tick() -> None:
     from qualification import services
 

@@ -34,7 +34,7 @@ from qualification.models import EmailEvent, EmailMessage, EventName, UsedWebhoo
 from qualification.scoring import DISQUALIFYING, RescoreSummary, rescore_lead, rescore_order
 from solosales.core import flags
 from solosales.core.errors import IllegalTransition
-from solosales.core.jobs import enqueue_on_commit, schedule_on_commit
+from solosales.core.jobs import debounce_release, enqueue_debounced_on_commit, enqueue_on_commit, schedule_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -472,7 +472,8 @@ def webhook_receive(*, raw_body: bytes, content_type: str = "", now: float | Non
     Order of checks: an identical body already stored is a re-delivery (its repeat count
     goes up, the first answer is repeated); then signature (403), freshness (400), token
     reuse (403). Every refused delivery is stored with its outcome and never processed.
-    Accepted ones are processed by ``event_process`` in the ``webhooks`` queue on commit.
+    Accepted ones are processed by ``event_process`` in the ``webhooks`` queue after commit,
+    drained by one debounced ``events_process_pending`` job per burst.
     """
     import time
 
@@ -527,7 +528,8 @@ def webhook_receive(*, raw_body: bytes, content_type: str = "", now: float | Non
             EmailEvent.objects.filter(pk=event.pk).update(outcome=O.REJECTED_REUSED_TOKEN, processed_at=timezone.now())
             log.warning("SendCloud webhook refused (reused token), event %s", event.pk)
             return WebhookAnswer(403, O.REJECTED_REUSED_TOKEN, event.pk)
-        enqueue_on_commit(jobs.event_process, event.pk, queue="webhooks")
+        # One drain job per burst of deliveries, not one job per event (see events_process_pending).
+        enqueue_debounced_on_commit(jobs.events_process_pending, key=EVENTS_DRAIN, queue="webhooks")
     return WebhookAnswer(200, O.PENDING, event.pk)
 
 
@@ -566,6 +568,46 @@ def portal_link_used(*, message_id: uuid.UUID, kind: str) -> EmailMessage | None
 
 
 # --- events: processing ------------------------------------------------------------------
+
+
+EVENTS_DRAIN = "qualification:events-drain"
+DRAIN_PAGE = 500
+
+
+def events_process_pending() -> int:
+    """The webhook's processing job: applies every pending event once (``event_process``),
+    oldest first; returns how many it took up.
+
+    Enqueued debounced (``enqueue_debounced_on_commit``): it clears its flag before the
+    first read, so an event committed before that read is drained here and one committed
+    after it enqueues the next run. Pages by id, so an event that stays pending (its
+    processing failed) is tried once per run, not in a loop; failures are logged, the other
+    events still processed, and the job then fails so it is visible. What a lost or killed
+    job leaves pending, the next run or ``nurture_tick`` (events pending over two minutes)
+    takes up. Two runs at once are harmless: ``event_process`` locks the event and skips
+    one that is no longer pending."""
+    debounce_release(EVENTS_DRAIN, queue="webhooks")
+    taken = failed = 0
+    last_id = 0
+    while True:
+        ids = list(
+            EmailEvent.objects.filter(outcome=O.PENDING, pk__gt=last_id)
+            .order_by("id")
+            .values_list("id", flat=True)[:DRAIN_PAGE]
+        )
+        if not ids:
+            break
+        for event_id in ids:
+            taken += 1
+            try:
+                event_process(event_id=event_id)
+            except Exception:
+                failed += 1
+                log.exception("processing of email event %s failed; it stays pending", event_id)
+        last_id = ids[-1]
+    if failed:
+        raise RuntimeError(f"{failed} of {taken} pending email events failed to process")
+    return taken
 
 
 def _user_headers(payload: dict) -> dict:

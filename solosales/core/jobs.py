@@ -72,6 +72,47 @@ def _safe_enqueue(func, args, kwargs, queue, job_id):
         log.exception("enqueue of %s failed; the sweeper will recover it", getattr(func, "__name__", func))
 
 
+def enqueue_debounced_on_commit(func, *args, key: str, queue: str = "default", ttl: int = 60, **kwargs):
+    """Enqueue ``func(*args, **kwargs)`` once per burst, after the current transaction commits.
+
+    For a job that drains durable state (e.g. every pending row), not for a job about one
+    row. After commit, ``SET <key> NX EX ttl`` in Redis: only the caller that sets the flag
+    enqueues; while it is set, later callers enqueue nothing (one Redis round trip instead of
+    a whole enqueue). The job must call ``debounce_release(key)`` *before* it reads the
+    state it drains: a caller that committed before the release finds the flag set and is
+    covered by that read; one that commits after it sets the flag again and enqueues the
+    next run. So every committed row is drained by a run that starts after it committed.
+    A lost job leaves the flag for at most ``ttl`` seconds; the durable state stays, and the
+    sweeper that finds stuck rows recovers them as for a lost enqueue. Inline mode runs
+    ``func`` right after commit.
+    """
+    transaction.on_commit(lambda: _safe_enqueue_debounced(func, args, kwargs, queue, key, ttl))
+
+
+def _debounce_flag(key: str) -> str:
+    return f"solosales:debounce:{key}"
+
+
+def _safe_enqueue_debounced(func, args, kwargs, queue, key, ttl):
+    if settings.JOBS_INLINE:
+        _run_inline(func, args, kwargs)
+        return
+    try:
+        q = get_queue(queue)
+        if q.connection.set(_debounce_flag(key), "1", nx=True, ex=ttl):
+            q.enqueue(func, *args, **kwargs)
+    except Exception:
+        log.exception("enqueue of %s failed; the sweeper will recover it", getattr(func, "__name__", func))
+
+
+def debounce_release(key: str, *, queue: str = "default") -> None:
+    """Clears the flag of ``enqueue_debounced_on_commit(key=...)``: call it first in the job,
+    before reading what it drains, so work committed from now on enqueues a new run."""
+    if settings.JOBS_INLINE:
+        return
+    get_queue(queue).connection.delete(_debounce_flag(key))
+
+
 def schedule_on_commit(func, *args, delay: timedelta, queue: str = "default", **kwargs):
     """Run ``func`` after ``delay``, scheduled once the transaction commits.
 
