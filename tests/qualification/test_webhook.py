@@ -330,3 +330,68 @@ def test_nul_characters_in_a_signed_form_are_stored_without_them(client, sent):
     data = signed(messages[0], "open", explorerName="Chro\x00me")
     assert post_form(client, data).status_code == 200
     assert last_event().payload["explorerName"] == "Chrome"
+
+
+@pytest.mark.redis
+def test_a_burst_of_deliveries_enqueues_one_drain_job_that_processes_them_all(
+    client, sent, django_capture_on_commit_callbacks, run_jobs
+):
+    import django_rq
+
+    _order, messages = sent
+    queue = django_rq.get_queue("webhooks")
+    with django_capture_on_commit_callbacks(execute=True):
+        for message in messages:
+            assert post_form(client, signed(message, "open")).status_code == 200
+    assert queue.count == 1  # one drain job for the four deliveries
+    run_jobs(["webhooks"])
+    assert set(EmailEvent.objects.values_list("outcome", flat=True)) == {O.ACCEPTED}
+    assert [score(m.lead_id) for m in messages] == [5, 5, 5, 5]
+    # The job released its flag before draining: the next delivery enqueues a new run.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_form(client, signed(messages[0], "click", url="https://x.example")).status_code == 200
+    assert queue.count == 1
+    run_jobs(["webhooks"])
+    assert last_event().outcome == O.ACCEPTED
+    assert score(messages[0].lead_id) == 20
+
+
+@pytest.mark.redis
+def test_a_delivery_committed_while_the_flag_is_set_is_drained_by_the_running_job(client, sent, monkeypatch):
+    """The flag is cleared before the drain reads: an event committed after the release but
+    before the read is drained by this run, and enqueued its own run too (harmless)."""
+    _order, messages = sent
+    post_form(client, signed(messages[0], "open"))  # pending; its job's flag is set
+    release = services.debounce_release
+
+    def release_then_deliver(key, *, queue):
+        release(key, queue=queue)
+        post_form(client, signed(messages[1], "open"))
+
+    monkeypatch.setattr(services, "debounce_release", release_then_deliver)
+    assert services.events_process_pending() == 2
+    assert not EmailEvent.objects.filter(outcome=O.PENDING).exists()
+
+
+def test_the_drain_goes_on_past_an_event_that_fails_and_then_fails_itself(client, sent, monkeypatch):
+    _order, messages = sent
+    for message in messages[:3]:
+        post_form(client, signed(message, "open"))
+    pending = EmailEvent.objects.filter(outcome=O.PENDING).order_by("id")
+    first = pending.first()
+    ids = list(pending.values_list("id", flat=True))
+    real = services.event_process
+
+    def flaky(*, event_id):
+        if event_id == first.pk:
+            raise RuntimeError("boom")
+        return real(event_id=event_id)
+
+    monkeypatch.setattr(services, "event_process", flaky)
+    with pytest.raises(RuntimeError, match="1 of 3 pending email events failed"):
+        services.events_process_pending()
+    outcomes = dict(EmailEvent.objects.filter(id__in=ids).values_list("id", "outcome"))
+    assert [outcomes[i] for i in ids] == [O.PENDING, O.ACCEPTED, O.ACCEPTED]
+    monkeypatch.setattr(services, "event_process", real)
+    assert services.events_process_pending() == 1  # the next run takes it up
+    assert not EmailEvent.objects.filter(outcome=O.PENDING).exists()
