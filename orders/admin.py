@@ -319,7 +319,9 @@ class RulesVersionAdmin(SimpleHistoryAdmin):
         return obj is not None and not obj.used and not obj.active and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        if change and RulesVersion.objects.filter(pk=obj.pk, used=True).exists():
+        # The admin's change view runs in a transaction: the row lock serialises this edit
+        # with a placement's first use of the version (orders.services._active_version).
+        if change and RulesVersion.objects.select_for_update().filter(pk=obj.pk).values_list("used", flat=True).get():
             raise PermissionDenied  # used meanwhile: refuse rather than edit what an order locked
         super().save_model(request, obj, form, change)
 

@@ -216,9 +216,17 @@ def order_place_result(*, user, data, idempotency_key: str, in_transaction: bool
 
 
 def _active_version(model):
+    """The active version; on its first use, read again under a row lock.
+
+    The lock is ``FOR NO KEY UPDATE``: it serialises with an admin edit (``FOR UPDATE``) and
+    with other first uses, but not with the ``FOR KEY SHARE`` that every order INSERT takes
+    on the version through its foreign key. (``FOR UPDATE`` here conflicted with those: a
+    placement holding a wallet lock waited on the version row while the first use, holding
+    the version row, waited on the wallet — a deadlock under concurrent placements.)
+    Pricing is always locked before rules, and both before any wallet row."""
     version = model.objects.filter(active=True).first()
     if version is not None and not version.used:
-        version = model.objects.select_for_update().filter(pk=version.pk, active=True).first()
+        version = model.objects.select_for_update(no_key=True).filter(pk=version.pk, active=True).first()
     return version
 
 

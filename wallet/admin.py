@@ -164,6 +164,13 @@ class PricingVersionAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        # The change view runs in a transaction: the row lock serialises this edit with a
+        # placement's or top-up's first use of the version, which marks it used.
+        if change and PricingVersion.objects.select_for_update().filter(pk=obj.pk).values_list("used", flat=True).get():
+            raise PermissionDenied  # used meanwhile: refuse rather than edit what an order or top-up locked
+        super().save_model(request, obj, form, change)
+
     @admin.action(description=gettext_lazy("Activate the selected version"), permissions=["change"])
     def activate(self, request, queryset):
         if queryset.count() != 1:
