@@ -278,8 +278,19 @@ class Transfer(models.Model):
             models.UniqueConstraint(
                 fields=["topup"], condition=Q(kind="topup"), name="wallet_transfer_one_credit_per_topup"
             ),
+            # Invariant 8 in the schema: every transfer carries its key and parameters hash.
+            models.CheckConstraint(condition=~Q(idempotency_key="") & ~Q(params_hash=""), name="wallet_transfer_keyed"),
         ]
-        indexes = [models.Index(fields=["user", "-id"], name="wallet_transfer_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-id"], name="wallet_transfer_user_recent"),
+            # Covers ledger_check's per-hold sums (invariant 5): an index-only scan in hold order.
+            models.Index(
+                fields=["hold"],
+                include=["kind", "amount"],
+                condition=Q(hold__isnull=False),
+                name="wallet_transfer_hold_sums",
+            ),
+        ]
         permissions = [("post_adjustment", _("Can post ledger adjustments"))]
 
     def __str__(self):

@@ -70,8 +70,26 @@ def test_without_the_unique_index_a_duplicate_key_is_found_by_the_scan(ledger, c
     assert f"invariant 8: idempotency keys used more than once: {key}" in err
 
 
+def test_the_check_constraints_prove_the_per_row_rules(ledger):
+    for proof in (ledger_check.PROOF_POSITIVE, ledger_check.PROOF_DISTINCT, ledger_check.PROOF_KEYED):
+        assert ledger_check._check_constraint_proven(proof), proof
+
+
+def test_a_constraint_that_is_not_validated_proves_nothing(ledger):
+    _sql(
+        "ALTER TABLE wallet_transfer DROP CONSTRAINT wallet_transfer_keyed",
+        "ALTER TABLE wallet_transfer ADD CONSTRAINT wallet_transfer_keyed"
+        " CHECK (NOT (idempotency_key = '') AND NOT (params_hash = '')) NOT VALID",
+    )
+    assert not ledger_check._check_constraint_proven(ledger_check.PROOF_KEYED)
+
+
 def test_a_transfer_without_key_or_hash_is_named(ledger, capsys):
-    _sql("UPDATE wallet_transfer SET params_hash = '' WHERE id = (SELECT max(id) FROM wallet_transfer)")
+    _sql(
+        "ALTER TABLE wallet_transfer DROP CONSTRAINT wallet_transfer_keyed",
+        "UPDATE wallet_transfer SET params_hash = '' WHERE id = (SELECT max(id) FROM wallet_transfer)",
+    )
+    assert not ledger_check._check_constraint_proven(ledger_check.PROOF_KEYED)
     last = Transfer.objects.order_by("-id").values_list("id", flat=True).first()
     err = _violations(capsys)
     assert f"invariant 8: transfers without an idempotency key or parameters: {last}" in err
