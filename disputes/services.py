@@ -243,13 +243,15 @@ def lead_snapshot(*, order, leads: Iterable) -> tuple[dict, dict]:
                     )
                 }
             )
+    if is_mql:
+        from qualification.scoring import expand as expand_breakdown  # the breakdown as shown, in full
     lead_entries = []
     for lead in leads:
         entry = {"id": lead.pk, "fields": {f: getattr(lead, f) for f in LEAD_SNAPSHOT_FIELDS}, "raw": lead.raw}
         if is_mql:
             entry["qualified"] = lead.qualified
             entry["score"] = lead.score
-            entry["score_breakdown"] = lead.score_breakdown
+            entry["score_breakdown"] = expand_breakdown(lead.score_breakdown, order.rules_version)
             entry["email_events"] = events_by_lead.get(lead.pk, [])
         lead_entries.append(entry)
     snapshot = {

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Lead, Order, OrderType
+from qualification import scoring
 from qualification.models import EmailEvent, EmailMessage, EventName
 
 REASON_LABELS = {
@@ -78,14 +79,21 @@ def events_for(lead_ids: Iterable[int]) -> dict[int, list[dict]]:
     return grouped
 
 
+def _rules_by_order(order_ids: set[int]) -> dict[int, scoring.Rules]:
+    """The scoring rules of each order (one query), to expand stored breakdowns with."""
+    orders = Order.objects.filter(pk__in=order_ids).select_related("rules_version")
+    return {order.pk: scoring.Rules.from_version(order.rules_version) for order in orders}
+
+
 def lead_rows(leads: Iterable[Lead], *, reveal: bool = False) -> list[dict]:
     """Display/API rows for a page of leads (one query for all their events). Contact
     details only for delivered leads, unless ``reveal`` (ops in admin)."""
     leads = list(leads)
     events = events_for(lead.pk for lead in leads)
+    rules = _rules_by_order({lead.order_id for lead in leads})
     rows = []
     for lead in leads:
-        breakdown = lead.score_breakdown or {}
+        breakdown = scoring.expand(lead.score_breakdown, rules[lead.order_id])
         visible = reveal or lead.delivered
         rows.append(
             {

@@ -3,6 +3,13 @@
 ``score_lead`` reads nothing and writes nothing, so a decision can be recomputed at any
 time and shown rule by rule. ``rescore_order`` feeds it every lead of an order from one
 query and writes the results back in bulk.
+
+What a lead stores (``Lead.score_breakdown``) is the score's input, not its output: the
+accepted events counted by name, whether the address was suppressed, and the rules version
+(``stored_form``). The breakdown shown rule by rule is derived from it with the order's
+rules (``expand``), so it is always what ``score_counts`` says of those counts, and the
+stored value stays small (about 100 bytes instead of 700: a bulk rescore writes a few MB of
+WAL instead of tens). A value stored in full by an earlier version is shown as it is.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Lower, Trim
 
 # The order of the breakdown rows (events outside it follow, sorted by name).
@@ -124,6 +131,31 @@ def score_counts(counts: dict[str, int], rules, *, suppressed: bool = False) -> 
     return Result(score=score, qualified=qualified, breakdown=breakdown, reasons=reasons or [R_QUALIFIED])
 
 
+# --- what a lead stores -------------------------------------------------------------------
+
+
+def stored_form(counts: dict[str, int], rules: Rules, *, suppressed: bool) -> dict[str, Any]:
+    """``Lead.score_breakdown``: the inputs of the score under ``rules``."""
+    return {
+        "rules_version": rules.version,
+        "counts": {str(k): int(v) for k, v in sorted(counts.items()) if v},
+        "suppressed": bool(suppressed),
+    }
+
+
+def expand(stored: dict[str, Any] | None, rules) -> dict[str, Any]:
+    """The full breakdown (``Result.as_json``) of a stored value, derived with ``rules`` (the
+    lead's order's rules version); {} when nothing was stored yet. A value stored in full
+    (it has "rows") is returned unchanged."""
+    if not stored:
+        return {}
+    if "counts" not in stored:
+        return stored
+    rules = _as_rules(rules)
+    result = score_counts(dict(stored["counts"]), rules, suppressed=bool(stored.get("suppressed")))
+    return result.as_json(rules)
+
+
 # --- bulk -------------------------------------------------------------------------------
 
 
@@ -166,46 +198,68 @@ def scored_leads(order):
     return order.leads.filter(accepted=True)
 
 
-def rescore_order(order, *, set_qualified: bool = True, write: bool = True) -> RescoreSummary:
+def _suppressed_address():
+    """Whether a lead's address (trimmed, lower-cased by the database) is on the global
+    suppression list, as an ``Exists`` to annotate leads with."""
+    from orders.models import SuppressedAddress
+
+    return Exists(SuppressedAddress.objects.filter(email=Lower(Trim(OuterRef("email")))))
+
+
+def rescore_order(
+    order, *, set_qualified: bool = True, write: bool = True, in_database: bool | None = None
+) -> RescoreSummary:
     """Recomputes every scored lead of ``order`` from its stored events and writes score,
-    breakdown (and, unless ``set_qualified`` is False, the qualified flag) in bulk. With
+    stored inputs (and, unless ``set_qualified`` is False, the qualified flag) in bulk. With
     ``write=False`` nothing is written and ``mismatches`` counts leads whose stored score or
     decision differs from the recomputed one.
 
     Idempotent and deterministic: the same events and rules give the same rows and checksum.
+    Leads with the same counts share one ``score_counts`` call. On PostgreSQL the database
+    counts, groups and writes (``_rescore_in_database``: only the distinct inputs travel to
+    Python and back); elsewhere the same is done row by row here. Both paths store the same
+    values (tests/qualification/test_rescore_paths.py); ``in_database=False`` forces the
+    portable path.
     """
-    from orders.models import Lead, SuppressedAddress
-
     rules = Rules.from_version(order.rules_version)
+    if connection.vendor == "postgresql" and in_database is not False:
+        return _rescore_in_database(order, rules, set_qualified=set_qualified, write=write)
+    from orders.models import Lead
+
     counts = _counts_by_lead(order.pk)
-    leads = list(scored_leads(order).order_by("id").values_list("id", "email", "score", "qualified", "score_breakdown"))
-    suppressed = set(
-        SuppressedAddress.objects.filter(
-            email__in=scored_leads(order).annotate(address=Lower(Trim("email"))).values("address")
-        ).values_list("email", flat=True)
+    leads = list(
+        scored_leads(order)
+        .annotate(is_suppressed=_suppressed_address())
+        .order_by("id")
+        .values_list("id", "is_suppressed", "score", "qualified", "score_breakdown")
     )
     rows = []
     changed: tuple[list, list, list, list] = ([], [], [], [])
     mismatches = 0
-    # Many leads share the same counts: score each distinct (counts, suppressed) once.
     memo: dict[tuple, tuple[Result, dict]] = {}
-    for lead_id, email, old_score, old_qualified, old_breakdown in leads:
+    for lead_id, is_suppressed, old_score, old_qualified, old_stored in leads:
         lead_counts = counts.get(lead_id, {})
-        is_suppressed = (email or "").strip().lower() in suppressed
-        memo_key = (tuple(sorted(lead_counts.items())), is_suppressed)
+        memo_key = (tuple(sorted(lead_counts.items())), bool(is_suppressed))
         if memo_key not in memo:
-            result = score_counts(lead_counts, rules, suppressed=is_suppressed)
-            memo[memo_key] = (result, result.as_json(rules))
-        result, breakdown = memo[memo_key]
+            memo[memo_key] = (
+                score_counts(lead_counts, rules, suppressed=bool(is_suppressed)),
+                stored_form(lead_counts, rules, suppressed=bool(is_suppressed)),
+            )
+        result, stored = memo[memo_key]
         rows.append((lead_id, result.score, result.qualified))
         mismatches += (old_score, old_qualified) != (result.score, result.qualified)
-        stale = old_score != result.score or old_breakdown != breakdown
+        stale = old_score != result.score or old_stored != stored
         if stale or (set_qualified and old_qualified != result.qualified):
-            for column, value in zip(changed, (lead_id, result.score, result.qualified, breakdown), strict=True):
+            for column, value in zip(changed, (lead_id, result.score, result.qualified, stored), strict=True):
                 column.append(value)
-    if write:
+    if write and changed[0]:
+        objs = [
+            Lead(pk=lead_id, score=score, qualified=flag, score_breakdown=stored)
+            for lead_id, score, flag, stored in zip(*changed, strict=True)
+        ]
+        fields = ["score", "score_breakdown"] + (["qualified"] if set_qualified else [])
         with transaction.atomic():
-            _write(Lead, *changed, set_qualified=set_qualified)
+            Lead.objects.bulk_update(objs, fields, batch_size=500)
     return RescoreSummary(
         leads=len(rows),
         qualified=sum(1 for _id, _score, flag in rows if flag),
@@ -215,41 +269,94 @@ def rescore_order(order, *, set_qualified: bool = True, write: bool = True) -> R
     )
 
 
-def _write(Lead, ids, scores, flags, breakdowns, *, set_qualified: bool) -> None:
-    if not ids:
-        return
-    if connection.vendor == "postgresql":
-        # One JSON document per batch, unpacked by PostgreSQL: far cheaper than adapting
-        # tens of thousands of parameters or Django's CASE WHEN bulk_update.
-        table = Lead._meta.db_table
-        qualified_sql = ", qualified = v.qualified" if set_qualified else ""
-        sql = (
-            f"UPDATE {table} AS l SET score = v.score, score_breakdown = v.breakdown{qualified_sql} "  # noqa: S608
-            "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, score integer, qualified boolean, breakdown jsonb) "
-            "WHERE l.id = v.id"
+# The inputs of every scored lead of one order, computed by the database: accepted events
+# counted per name (as _counts_by_lead), the suppression flag (as _suppressed_address), and
+# the stored score and decision to compare with.
+_INPUTS_SQL = """
+    CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS
+    SELECT l.id AS lead_id, COALESCE(e.counts, '{{}}'::jsonb) AS counts,
+           EXISTS (SELECT 1 FROM {suppressed} s WHERE s.email = lower(btrim(l.email))) AS suppressed,
+           l.score AS old_score, l.qualified AS old_qualified
+    FROM {leads} l
+    LEFT JOIN (
+        SELECT lead_id, jsonb_object_agg(event, n) AS counts FROM (
+            SELECT lead_id, event, count(*) AS n FROM {events}
+            WHERE order_id = %s AND outcome = %s AND lead_id IS NOT NULL AND event <> ''
+            GROUP BY lead_id, event
+        ) per_event GROUP BY lead_id
+    ) e ON e.lead_id = l.id
+    WHERE l.order_id = %s AND l.accepted
+"""
+_RESULTS = (
+    "jsonb_to_recordset(%s::jsonb)"
+    " AS r(counts jsonb, suppressed boolean, score integer, qualified boolean, stored jsonb)"
+)
+
+
+def _rescore_in_database(order, rules: Rules, *, set_qualified: bool, write: bool) -> RescoreSummary:
+    """rescore_order on PostgreSQL: one temporary table of inputs, the distinct inputs scored
+    here, then one UPDATE joining the results back (only rows that change are written) and
+    one read of (lead, score, qualified) for the summary and checksum."""
+    from orders.models import Lead, SuppressedAddress
+    from qualification.models import EmailEvent
+
+    qn = connection.ops.quote_name
+    table = "rescore_inputs"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(
+            _INPUTS_SQL.format(
+                table=table,
+                suppressed=qn(SuppressedAddress._meta.db_table),
+                leads=qn(Lead._meta.db_table),
+                events=qn(EmailEvent._meta.db_table),
+            ),
+            [order.pk, EmailEvent.Outcome.ACCEPTED, order.pk],
         )
-        step = 10000
-        with connection.cursor() as cursor:
-            for start in range(0, len(ids), step):
-                end = start + step
-                batch = [
-                    {"id": i, "score": s, "qualified": q, "breakdown": b}
-                    for i, s, q, b in zip(
-                        ids[start:end], scores[start:end], flags[start:end], breakdowns[start:end], strict=True
-                    )
-                ]
-                cursor.execute(sql, [json.dumps(batch, separators=(",", ":"))])
-        return
-    objs = [
-        Lead(pk=lead_id, score=score, qualified=flag, score_breakdown=breakdown)
-        for lead_id, score, flag, breakdown in zip(ids, scores, flags, breakdowns, strict=True)
-    ]
-    fields = ["score", "score_breakdown"] + (["qualified"] if set_qualified else [])
-    Lead.objects.bulk_update(objs, fields, batch_size=500)
+        cursor.execute(f"SELECT counts::text, suppressed FROM {table} GROUP BY counts, suppressed")  # noqa: S608
+        results = []
+        for counts_text, suppressed in cursor.fetchall():
+            counts = json.loads(counts_text)
+            result = score_counts(counts, rules, suppressed=suppressed)
+            results.append(
+                {
+                    "counts": counts,
+                    "suppressed": suppressed,
+                    "score": result.score,
+                    "qualified": result.qualified,
+                    "stored": stored_form(counts, rules, suppressed=suppressed),
+                }
+            )
+        results_json = json.dumps(results, separators=(",", ":"))
+        join = f"{table} i JOIN {_RESULTS} ON r.counts = i.counts AND r.suppressed = i.suppressed"
+        if write and results:
+            qualified_set = ", qualified = r.qualified" if set_qualified else ""
+            changed = "l.score IS DISTINCT FROM r.score OR l.score_breakdown IS DISTINCT FROM r.stored"
+            changed += " OR l.qualified IS DISTINCT FROM r.qualified" if set_qualified else ""
+            cursor.execute(
+                f"UPDATE {qn(Lead._meta.db_table)} AS l SET score = r.score, score_breakdown = r.stored{qualified_set}"  # noqa: S608
+                f" FROM {join} WHERE l.id = i.lead_id AND ({changed})",
+                [results_json],
+            )
+        cursor.execute(
+            f"SELECT i.lead_id, r.score, r.qualified,"  # noqa: S608
+            f" (i.old_score IS DISTINCT FROM r.score OR i.old_qualified IS DISTINCT FROM r.qualified)"
+            f" FROM {join} ORDER BY i.lead_id",
+            [results_json],
+        )
+        read = cursor.fetchall()
+    rows = [(lead_id, score, qualified) for lead_id, score, qualified, _differs in read]
+    return RescoreSummary(
+        leads=len(rows),
+        qualified=sum(1 for _id, _score, flag in rows if flag),
+        checksum=checksum(rows),
+        written=write,
+        mismatches=sum(1 for *_row, differs in read if differs),
+    )
 
 
 def rescore_lead(lead, *, set_qualified: bool = False) -> Result:
-    """Live update of one lead while its order is nurturing (score and breakdown only)."""
+    """Live update of one lead while its order is nurturing (score and stored inputs only)."""
     from orders.models import Lead, SuppressedAddress
     from qualification.models import EmailEvent
 
@@ -260,8 +367,11 @@ def rescore_lead(lead, *, set_qualified: bool = False) -> Result:
         .values_list("event", "occurred_at")
     )
     suppressed = SuppressedAddress.objects.filter(email=(lead.email or "").strip().lower()).exists()
-    result = score_lead(events, rules, suppressed=suppressed)
-    changes = {"score": result.score, "score_breakdown": result.as_json(rules)}
+    counts: dict[str, int] = defaultdict(int)
+    for name, _occurred in events:
+        counts[str(name)] += 1
+    result = score_counts(counts, rules, suppressed=suppressed)
+    changes = {"score": result.score, "score_breakdown": stored_form(counts, rules, suppressed=suppressed)}
     if set_qualified:
         changes["qualified"] = result.qualified
     Lead.objects.filter(pk=lead.pk).update(**changes)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from orders.models import Lead
 from qualification.models import EmailEvent
-from qualification.scoring import Rules, rescore_order, score_lead
+from qualification.scoring import Rules, expand, rescore_order, score_lead
 from tests.qualification.helpers import make_mql_order, process_pending, send_step
 
 RULES = Rules(
@@ -136,9 +136,16 @@ def test_rescore_order_writes_scores_and_is_identical_every_time():
     assert first.checksum == second.checksum
     scores = list(order.leads.order_by("id").values_list("score", "qualified"))
     assert scores == [(35, True), (40, True), (5, False), (0, False)]
-    breakdown = order.leads.order_by("id").first().score_breakdown
+    stored = order.leads.order_by("id").first().score_breakdown
+    assert stored == {
+        "rules_version": order.rules_version.version,
+        "counts": {"clicked": 2, "delivered": 1, "opened": 1},
+        "suppressed": False,
+    }
+    breakdown = expand(stored, order.rules_version)
     assert breakdown["rules_version"] == order.rules_version.version
     assert {r["rule"]: r["points"] for r in breakdown["rows"]}["clicked"] == 30
+    assert (breakdown["score"], breakdown["qualified"], breakdown["reasons"]) == (35, True, ["qualified"])
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from django.utils import timezone
 from orders.models import Lead, Order
 from qualification import services
 from qualification.models import EmailEvent, EmailMessage, UsedWebhookToken
+from qualification.scoring import expand
 from tests.qualification.helpers import (
     WEBHOOK,
     make_mql_order,
@@ -279,7 +280,7 @@ def test_an_unsubscribe_suppresses_the_address_for_future_sends_and_orders(clien
     # It does not count as engagement and disqualifies.
     lead = Lead.objects.get(pk=target.lead_id)
     assert lead.score == 0
-    assert "unsubscribed" in lead.score_breakdown["reasons"]
+    assert "unsubscribed" in expand(lead.score_breakdown, lead.order.rules_version)["reasons"]
 
 
 @pytest.mark.parametrize(
