@@ -115,11 +115,11 @@ class EmailEvent(models.Model):
         "payload",
     )
 
-    unique_key = models.CharField(_("unique key"), max_length=64, unique=True)
+    unique_key = models.CharField(_("unique key"), max_length=64)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.SENDCLOUD)
     event_raw = models.CharField(_("event (as received)"), max_length=60, blank=True)
-    event = models.CharField(_("event"), max_length=20, choices=EventName.choices, blank=True, db_index=True)
-    email_id = models.CharField(_("emailId"), max_length=400, blank=True, db_index=True)
+    event = models.CharField(_("event"), max_length=20, choices=EventName.choices, blank=True)
+    email_id = models.CharField(_("emailId"), max_length=400, blank=True)
     token = models.CharField(_("token"), max_length=128, blank=True)
     message = models.ForeignKey(
         EmailMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="events", verbose_name=_("email")
@@ -131,6 +131,7 @@ class EmailEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="email_events",
         verbose_name=_("lead"),
+        db_index=False,  # qualification_evt_lead starts with lead_id
     )
     order_id = models.BigIntegerField(_("order"), null=True, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
@@ -140,7 +141,7 @@ class EmailEvent(models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     # Set only on accepted events: one per (email, event[, time, url]); a second copy of the
     # same fact fails this unique index and is recorded as a duplicate.
-    dedupe_key = models.CharField(max_length=500, null=True, blank=True, unique=True)
+    dedupe_key = models.CharField(max_length=500, null=True, blank=True)
     repeat_count = models.PositiveIntegerField(_("identical re-deliveries"), default=0)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
@@ -148,6 +149,15 @@ class EmailEvent(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name = _("email event")
         verbose_name_plural = _("email events")
+        # Every webhook delivery inserts a row and every processing updates it, so the table
+        # carries only the indexes something reads: the two unique keys (as constraints, so
+        # without the LIKE-pattern twins unique=True adds), the email FK, received_at (the
+        # admin list's order) and the three below. email_id and event are searched in admin
+        # with icontains, which no btree serves.
+        constraints = [
+            models.UniqueConstraint(fields=["unique_key"], name="qualification_evt_unique_key"),
+            models.UniqueConstraint(fields=["dedupe_key"], name="qualification_evt_dedupe_key"),
+        ]
         indexes = [
             # Covers the rescore's GROUP BY (lead, event) of one order's accepted events.
             models.Index(fields=["order_id", "outcome", "lead", "event"], name="qualification_evt_score"),
@@ -165,13 +175,17 @@ class UsedWebhookToken(models.Model):
     """Replay protection: each signed webhook token is accepted once. Tokens older than the
     freshness window can be pruned (a replay of one is refused as stale anyway)."""
 
-    token = models.CharField(_("token"), max_length=128, unique=True)
-    event = models.ForeignKey(EmailEvent, on_delete=models.CASCADE, related_name="+", verbose_name=_("event"))
+    token = models.CharField(_("token"), max_length=128)
+    # Never looked up by event (events are never deleted): no index of its own.
+    event = models.ForeignKey(
+        EmailEvent, on_delete=models.CASCADE, related_name="+", verbose_name=_("event"), db_index=False
+    )
     created_at = models.DateTimeField(_("first seen"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("used webhook token")
         verbose_name_plural = _("used webhook tokens")
+        constraints = [models.UniqueConstraint(fields=["token"], name="qualification_token_unique")]
 
     def __str__(self):
         return self.token

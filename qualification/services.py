@@ -413,36 +413,75 @@ def _occurred(seconds: float | None) -> datetime | None:
         return None
 
 
+def _insert_sql(obj, *, unique: str, id_from: tuple[str, str] | None = None) -> tuple[str, list]:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id`` of ``obj``, and its parameters.
+
+    Column values are prepared by the model's own fields (defaults, ``auto_now_add``, JSON),
+    as ``create()`` would. With ``id_from=(cte, column)`` the row is inserted by a SELECT from
+    the CTE ``cte`` whose ``id`` fills ``column`` (no row when the CTE returned none)."""
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    cte, id_column = id_from or (None, None)
+    placeholders, values = [], []
+    for f in fields:
+        if f.column == id_column:
+            placeholders.append("id")
+        else:
+            placeholders.append("%s")
+            values.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
+    # Identifiers come from the model's metadata (quoted); every value is a bound parameter.
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    rows = f"SELECT {', '.join(placeholders)} FROM {cte}" if cte else f"VALUES ({', '.join(placeholders)})"  # noqa: S608
+    conflict = quote(model._meta.get_field(unique).column)
+    sql = f"INSERT INTO {table} ({columns}) {rows} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(model._meta.pk.column)}"  # noqa: S608,E501
+    return sql, values
+
+
+def _saved(obj, pk: int | None) -> int | None:
+    if pk is not None:
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return pk
+
+
 def _insert_new(obj, *, unique: str) -> int | None:
     """Inserts ``obj`` unless a row with the same ``unique`` column exists; returns its new
     primary key (also set on ``obj``), or None on that conflict.
 
     One ``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id``: no exists() pre-check and
     no savepoint (a conflict does not abort the surrounding transaction, unlike catching
-    IntegrityError). Column values are prepared by the model's own fields (defaults,
-    ``auto_now_add``, JSON), as ``create()`` would. No model signals are sent (none are
-    connected to the event or token models)."""
-    model = type(obj)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    quote = connection.ops.quote_name
-    # Identifiers come from the model's metadata (quoted); every value is a bound parameter.
-    sql = "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({unique}) DO NOTHING RETURNING {pk}".format(  # noqa: S608
-        table=quote(model._meta.db_table),
-        columns=", ".join(quote(f.column) for f in fields),
-        values=", ".join(["%s"] * len(fields)),
-        unique=quote(model._meta.get_field(unique).column),
-        pk=quote(model._meta.pk.column),
-    )
+    IntegrityError). No model signals are sent (none are connected to the event or token
+    models)."""
+    sql, values = _insert_sql(obj, unique=unique)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    obj.pk = row[0]
-    obj._state.adding = False
-    obj._state.db = connection.alias
-    return obj.pk
+    return _saved(obj, row[0] if row else None)
+
+
+def _store_with_token(event: EmailEvent, token: UsedWebhookToken) -> tuple[int | None, int | None]:
+    """Stores a verified event and its token in one statement (so together or not at all,
+    in one round trip and, outside a transaction, without BEGIN/COMMIT of its own):
+    ``(event id, token id)``; event id None when the body is already stored (a re-delivery),
+    token id None when another event holds the token (a reused token)."""
+    if connection.vendor != "postgresql":  # no data-modifying CTEs (SQLite: make run)
+        with transaction.atomic():
+            if _insert_new(event, unique="unique_key") is None:
+                return None, None
+            token.event = event
+            return event.pk, _insert_new(token, unique="token")
+    event_sql, event_values = _insert_sql(event, unique="unique_key")
+    token_sql, token_values = _insert_sql(token, unique="token", id_from=("e", "event_id"))
+    sql = f"WITH e AS ({event_sql}), t AS ({token_sql}) SELECT (SELECT id FROM e), (SELECT id FROM t)"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*event_values, *token_values])
+        event_id, token_id = cursor.fetchone()
+    _saved(event, event_id)
+    _saved(token, token_id)
+    return event_id, token_id
 
 
 def _store(**fields) -> EmailEvent | None:
@@ -519,18 +558,20 @@ def webhook_receive(*, raw_body: bytes, content_type: str = "", now: float | Non
         log.warning("SendCloud webhook refused (%s), event %s", outcome, event.pk)
         return WebhookAnswer(HTTP_STATUS[outcome], outcome, event.pk)
 
-    # BEGIN, two INSERTs, COMMIT: the event and its token are stored together or not at all.
-    with transaction.atomic():
-        event = _store(**fields, outcome=O.PENDING)
-        if event is None:
-            return _repeat(unique_key)
-        if _insert_new(UsedWebhookToken(token=str(token)[:128], event=event), unique="token") is None:
-            EmailEvent.objects.filter(pk=event.pk).update(outcome=O.REJECTED_REUSED_TOKEN, processed_at=timezone.now())
-            log.warning("SendCloud webhook refused (reused token), event %s", event.pk)
-            return WebhookAnswer(403, O.REJECTED_REUSED_TOKEN, event.pk)
-        # One drain job per burst of deliveries, not one job per event (see events_process_pending).
-        enqueue_debounced_on_commit(jobs.events_process_pending, key=EVENTS_DRAIN, queue="webhooks")
-    return WebhookAnswer(200, O.PENDING, event.pk)
+    # The event and its token in one statement: stored together or not at all.
+    event = EmailEvent(**fields, outcome=O.PENDING)
+    event_id, token_id = _store_with_token(event, UsedWebhookToken(token=str(token)[:128]))
+    if event_id is None:
+        return _repeat(unique_key)
+    if token_id is None:
+        # Another event holds the token. Should this update be lost, the processor refuses
+        # the event all the same (it checks that the token is the event's own).
+        EmailEvent.objects.filter(pk=event_id).update(outcome=O.REJECTED_REUSED_TOKEN, processed_at=timezone.now())
+        log.warning("SendCloud webhook refused (reused token), event %s", event_id)
+        return WebhookAnswer(403, O.REJECTED_REUSED_TOKEN, event_id)
+    # One drain job per burst of deliveries, not one job per event (see events_process_pending).
+    enqueue_debounced_on_commit(jobs.events_process_pending, key=EVENTS_DRAIN, queue="webhooks")
+    return WebhookAnswer(200, O.PENDING, event_id)
 
 
 def event_record_local(*, message: EmailMessage, source: str, raw_name: str) -> tuple[EmailEvent, bool]:
@@ -659,6 +700,14 @@ def _dedupe_key(message: EmailMessage, name: str, event: EmailEvent) -> str:
     return f"{message.pk}:{name}:{occurred}:{url}"
 
 
+def _token_of_another_event(event: EmailEvent) -> bool:
+    """A SendCloud event whose signed token was recorded for another event (a reused token
+    whose refusal was not written): it is never applied."""
+    if event.source != EmailEvent.Source.SENDCLOUD or not event.token:
+        return False
+    return UsedWebhookToken.objects.filter(token=event.token).exclude(event_id=event.pk).exists()
+
+
 def event_process(*, event_id: int) -> str:
     """Applies one stored event once: maps it, links it to its email, lead and order,
     suppresses the address for unsubscribe/spam/hard bounce (even after the window), and
@@ -670,6 +719,11 @@ def event_process(*, event_id: int) -> str:
         event = EmailEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.outcome != O.PENDING:
             return event.outcome if event else ""
+        if _token_of_another_event(event):
+            EmailEvent.objects.filter(pk=event.pk).update(
+                outcome=O.REJECTED_REUSED_TOKEN, processed_at=timezone.now(), note="token held by another event"
+            )
+            return O.REJECTED_REUSED_TOKEN
         name = _mapped(event)
         raw = (event.event_raw or "").strip().lower()
         message = _resolve_message(event)

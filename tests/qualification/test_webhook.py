@@ -396,3 +396,33 @@ def test_the_drain_goes_on_past_an_event_that_fails_and_then_fails_itself(client
     monkeypatch.setattr(services, "event_process", real)
     assert services.events_process_pending() == 1  # the next run takes it up
     assert not EmailEvent.objects.filter(outcome=O.PENDING).exists()
+
+
+def test_a_reused_token_whose_refusal_was_lost_is_refused_by_the_processor(client, sent, monkeypatch):
+    """The token's owner is checked again when the event is processed: a reused-token event
+    left pending (its refusal update lost) is never applied."""
+    _order, messages = sent
+    first = signed(messages[0], "open")
+    assert post_form(client, first).status_code == 200
+    real_update = services.EmailEvent.objects.filter
+
+    lost = []
+
+    def lose_the_refusal(*args, **kwargs):
+        qs = real_update(*args, **kwargs)
+        if "pk" in kwargs and not lost:
+            lost.append(kwargs["pk"])
+            return qs.none()  # the refusal's UPDATE matches nothing, as if it never ran
+        return qs
+
+    monkeypatch.setattr(services.EmailEvent.objects, "filter", lose_the_refusal)
+    again = signed(messages[1], "click", token=first["token"], url="https://x.example")
+    assert post_form(client, again).status_code == 403
+    monkeypatch.undo()
+    event = EmailEvent.objects.get(pk=lost[0])
+    assert event.outcome == O.PENDING  # the refusal was lost
+    assert services.event_process(event_id=event.pk) == O.REJECTED_REUSED_TOKEN
+    event.refresh_from_db()
+    assert event.lead_id is None and score(messages[1].lead_id) == 0
+    assert process_pending() == [O.ACCEPTED]  # the first delivery still counts
+    assert score(messages[0].lead_id) == 5
