@@ -202,14 +202,24 @@ def order_place_result(*, user, data, idempotency_key: str, in_transaction: bool
             _("An idempotency key of 1 to %(max)s characters is required.") % {"max": MAX_IDEMPOTENCY_KEY},
             extra={"fields": {"idempotency_key": [_("Required, at most %(max)s characters.") % {"max": 200}]}},
         )
-    if (existing := _replay(user=user, data=data, idempotency_key=key)) is not None:
-        return existing, False
+    if in_transaction:
+        # Inside a caller's transaction: look for a replay first (a failed INSERT would
+        # leave the caller to roll back its own savepoint).
+        if (existing := _replay(user=user, data=data, idempotency_key=key)) is not None:
+            return existing, False
+        return _place(user=user, data=data, key=key, in_transaction=True), True
+    # No replay lookup before placing: a replayed key fails the order INSERT on the unique
+    # (user, idempotency_key) before any credit moves, and its first order is answered
+    # then; so does a concurrent placement of the same key that committed first.
     try:
-        return _place(user=user, data=data, key=key, in_transaction=in_transaction), True
+        return _place(user=user, data=data, key=key, in_transaction=False), True
     except IntegrityError:
-        # The same key was placed concurrently and committed first: answer with that order.
-        if in_transaction:
-            raise
+        if (existing := _replay(user=user, data=data, idempotency_key=key)) is not None:
+            return existing, False
+        raise
+    except ApplicationError:
+        # A body that no longer validates, or credits that no longer suffice, may still be
+        # a replay of a key placed earlier: that answer (the order, or a conflict) wins.
         if (existing := _replay(user=user, data=data, idempotency_key=key)) is not None:
             return existing, False
         raise
@@ -272,6 +282,7 @@ def _place(*, user, data, key: str, in_transaction: bool) -> Order:
             key=f"order:{order.pk}:hold",
             order_id=order.pk,
             memo=f"order #{order.pk}",
+            fresh_key=True,  # it names the order inserted just above
             in_transaction=True,
             savepoint=False,
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Case, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -105,8 +105,10 @@ def _post(
         )
     d.balance -= amount
     c.balance += amount
-    Account.objects.filter(pk=d.pk).update(balance=d.balance)
-    Account.objects.filter(pk=c.pk).update(balance=c.balance)
+    # Both balances in one UPDATE (one round trip).
+    Account.objects.filter(pk__in=(d.pk, c.pk)).update(
+        balance=Case(When(pk=d.pk, then=Value(d.balance)), default=Value(c.balance))
+    )
     return Transfer.objects.create(
         kind=kind,
         debit_account=d,
@@ -180,13 +182,19 @@ def topup_credit(*, topup: TopUp, key: str | None = None) -> Transfer:
 
 
 @atomic_service
-def hold_place(*, user, amount: int, key: str, order_id: int | None = None, memo: str = "") -> Hold:
+def hold_place(
+    *, user, amount: int, key: str, order_id: int | None = None, memo: str = "", fresh_key: bool = False
+) -> Hold:
     """Moves ``amount`` from available to held, or refuses with InsufficientCredits (and the
-    shortfall) writing nothing. Invariant 1: available never goes below zero."""
+    shortfall) writing nothing. Invariant 1: available never goes below zero.
+
+    ``fresh_key``: the caller vouches that ``key`` was never used (it names a row created in
+    the same transaction), so the replay lookup is skipped; the unique key still refuses a
+    second hold."""
     if not _is_whole(amount) or amount <= 0:
         raise ApplicationError(_("A hold must be a positive whole number of credits."))
     params = {"op": "hold", "user": user.pk, "amount": amount, "order": order_id}
-    existing = Hold.objects.filter(idempotency_key=key).first()
+    existing = None if fresh_key else Hold.objects.filter(idempotency_key=key).first()
     if existing is not None:
         if (existing.user_id, existing.amount, existing.order_id) != (user.pk, amount, order_id):
             raise IdempotencyConflict(extra={"idempotency_key": key})
