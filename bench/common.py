@@ -376,6 +376,35 @@ def run_load(spec: dict, *, timeout: float) -> dict:
         out_path.unlink(missing_ok=True)
 
 
+ROUNDS = 3  # HTTP benchmarks alternate baseline and figure this many times (see run_alternating)
+
+
+def run_alternating(
+    base_url: str, baseline: list[list[dict]], figure: list[list[dict]], *, deadline: float, rounds: int = ROUNDS
+) -> tuple[dict, dict]:
+    """The baseline's and the figure's load, each split into ``rounds`` equal parts per
+    client and run alternately (baseline part 1, figure part 1, baseline part 2, …): both see
+    the same machine, whose speed here drifts by up to 2× over a minute (other tenants), so
+    the ratio does not depend on which of the two ran in a fast moment. Returns one merged
+    report per side (elapsed and sent summed, each client's results concatenated in order)."""
+    reports: tuple[list[dict], list[dict]] = ([], [])
+    for k in range(rounds):
+        for side, clients in enumerate((baseline, figure)):
+            part = [reqs[k * len(reqs) // rounds : (k + 1) * len(reqs) // rounds] for reqs in clients]
+            spec = {"base_url": base_url, "clients": part, "deadline_s": deadline / rounds}
+            reports[side].append(run_load(spec, timeout=deadline / rounds))
+    return tuple(_merged(r) for r in reports)
+
+
+def _merged(reports: list[dict]) -> dict:
+    return {
+        "elapsed_s": sum(r["elapsed_s"] for r in reports),
+        "sent": sum(r["sent"] for r in reports),
+        "errors": [e for r in reports for e in r["errors"]][:50],
+        "results": [sum((r["results"][c] for r in reports), []) for c in range(len(reports[0]["results"]))],
+    }
+
+
 # --- data through the real services ----------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ function here is safe to run twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -413,29 +414,49 @@ def _occurred(seconds: float | None) -> datetime | None:
         return None
 
 
-def _insert_sql(obj, *, unique: str, id_from: tuple[str, str] | None = None) -> tuple[str, list]:
-    """``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id`` of ``obj``, and its parameters.
+# Field types whose stored value is the attribute itself (no conversion, no pre_save hook).
+_PLAIN_FIELDS = frozenset(
+    {"CharField", "TextField", "BooleanField", "IntegerField", "BigIntegerField", "PositiveIntegerField",
+     "ForeignKey", "SmallIntegerField", "PositiveSmallIntegerField"}
+)  # fmt: skip
 
-    Column values are prepared by the model's own fields (defaults, ``auto_now_add``, JSON),
-    as ``create()`` would. With ``id_from=(cte, column)`` the row is inserted by a SELECT from
-    the CTE ``cte`` whose ``id`` fills ``column`` (no row when the CTE returned none)."""
-    model = type(obj)
+
+@functools.cache
+def _insert_plan(model, unique: str, id_from: tuple[str, str] | None) -> tuple[str, tuple]:
+    """The SQL of ``_insert_sql`` and, per bound column, its field and whether the value
+    needs the field's own preparation (built once per model and shape)."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     cte, id_column = id_from or (None, None)
-    placeholders, values = [], []
+    placeholders, bound = [], []
     for f in fields:
         if f.column == id_column:
             placeholders.append("id")
-        else:
-            placeholders.append("%s")
-            values.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
+            continue
+        placeholders.append("%s")
+        plain = f.get_internal_type() in _PLAIN_FIELDS and not getattr(f, "auto_now_add", False)
+        bound.append((f, plain))
     # Identifiers come from the model's metadata (quoted); every value is a bound parameter.
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
     rows = f"SELECT {', '.join(placeholders)} FROM {cte}" if cte else f"VALUES ({', '.join(placeholders)})"  # noqa: S608
     conflict = quote(model._meta.get_field(unique).column)
     sql = f"INSERT INTO {table} ({columns}) {rows} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(model._meta.pk.column)}"  # noqa: S608,E501
+    return sql, tuple(bound)
+
+
+def _insert_sql(obj, *, unique: str, id_from: tuple[str, str] | None = None) -> tuple[str, list]:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id`` of ``obj``, and its parameters.
+
+    Column values are prepared by the model's own fields (defaults, ``auto_now_add``, JSON),
+    as ``create()`` would; plain columns are taken as they are. With ``id_from=(cte,
+    column)`` the row is inserted by a SELECT from the CTE ``cte`` whose ``id`` fills
+    ``column`` (no row when the CTE returned none)."""
+    sql, bound = _insert_plan(type(obj), unique, id_from)
+    values = [
+        getattr(obj, f.attname) if plain else f.get_db_prep_save(f.pre_save(obj, True), connection)
+        for f, plain in bound
+    ]
     return sql, values
 
 

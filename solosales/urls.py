@@ -26,6 +26,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Webhooks first: the busiest routes, resolved without trying the others.
+    path("webhooks/", include("wallet.webhook_urls")),
+    path("webhooks/", include("qualification.webhook_urls")),
     path("", core_views.home, name="home"),
     path("dashboard/", core_views.dashboard, name="dashboard"),
     path("healthz", core_views.healthz, name="healthz"),
@@ -40,8 +43,6 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("orders/", include("qualification.urls")),
     path("disputes/", include("disputes.urls")),
-    path("webhooks/", include("wallet.webhook_urls")),
-    path("webhooks/", include("qualification.webhook_urls")),
     path("e/", include("qualification.public_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
