@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
+import psycopg
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
@@ -35,7 +36,13 @@ from qualification.models import EmailEvent, EmailMessage, EventName, UsedWebhoo
 from qualification.scoring import DISQUALIFYING, RescoreSummary, rescore_lead, rescore_order
 from solosales.core import flags
 from solosales.core.errors import IllegalTransition
-from solosales.core.jobs import debounce_release, enqueue_debounced_on_commit, enqueue_on_commit, schedule_on_commit
+from solosales.core.jobs import (
+    debounce_linger,
+    debounce_release,
+    enqueue_debounced_on_commit,
+    enqueue_on_commit,
+    schedule_on_commit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -497,8 +504,13 @@ def _store_with_token(event: EmailEvent, token: UsedWebhookToken) -> tuple[int |
     event_sql, event_values = _insert_sql(event, unique="unique_key")
     token_sql, token_values = _insert_sql(token, unique="token", id_from=("e", "event_id"))
     sql = f"WITH e AS ({event_sql}), t AS ({token_sql}) SELECT (SELECT id FROM e), (SELECT id FROM t)"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*event_values, *token_values])
+    # Parameters bound by the server and the statement prepared once per connection (the
+    # same text every time): no quoting into SQL text here, no parse and plan there. Errors
+    # are raised as Django's (wrap_database_errors).
+    connection.close_if_health_check_failed()  # as Django's own cursor() does first
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [*event_values, *token_values], prepare=True)
         event_id, token_id = cursor.fetchone()
     _saved(event, event_id)
     _saved(token, token_id)
@@ -648,8 +660,23 @@ def events_process_pending() -> int:
     job leaves pending, the next run or ``nurture_tick`` (events pending over two minutes)
     takes up. Two runs at once are harmless: ``event_process`` locks the event and skips
     one that is no longer pending."""
-    debounce_release(EVENTS_DRAIN, queue="webhooks")
-    taken = failed = 0
+    released = debounce_release(EVENTS_DRAIN, queue="webhooks")
+    failed: set[int] = set()
+    taken = _drain_pending(failed)
+    if debounce_linger(released):
+        # Deliveries that skipped Redis because they saw our flag have committed by now.
+        # From the start again: ids are taken at INSERT, so one can commit after a higher id
+        # was read.
+        taken += _drain_pending(failed)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {taken} pending email events failed to process")
+    return taken
+
+
+def _drain_pending(failed: set[int]) -> int:
+    """Processes every pending event, oldest first, a page at a time, except those in
+    ``failed`` (to which the ones failing now are added); returns how many it took up."""
+    taken = 0
     last_id = 0
     while True:
         ids = list(
@@ -658,18 +685,17 @@ def events_process_pending() -> int:
             .values_list("id", flat=True)[:DRAIN_PAGE]
         )
         if not ids:
-            break
+            return taken
         for event_id in ids:
+            if event_id in failed:
+                continue
             taken += 1
             try:
                 event_process(event_id=event_id)
             except Exception:
-                failed += 1
+                failed.add(event_id)
                 log.exception("processing of email event %s failed; it stays pending", event_id)
         last_id = ids[-1]
-    if failed:
-        raise RuntimeError(f"{failed} of {taken} pending email events failed to process")
-    return taken
 
 
 def _user_headers(payload: dict) -> dict:

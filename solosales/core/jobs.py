@@ -6,6 +6,7 @@ in-process right after commit, so the demo and the SQLite test fallback still wo
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -77,14 +78,20 @@ def enqueue_debounced_on_commit(func, *args, key: str, queue: str = "default", t
 
     For a job that drains durable state (e.g. every pending row), not for a job about one
     row. After commit, ``SET <key> NX EX ttl`` in Redis: only the caller that sets the flag
-    enqueues; while it is set, later callers enqueue nothing (one Redis round trip instead of
-    a whole enqueue). The job must call ``debounce_release(key)`` *before* it reads the
-    state it drains: a caller that committed before the release finds the flag set and is
-    covered by that read; one that commits after it sets the flag again and enqueues the
-    next run. So every committed row is drained by a run that starts after it committed.
-    A lost job leaves the flag for at most ``ttl`` seconds; the durable state stays, and the
-    sweeper that finds stuck rows recovers them as for a lost enqueue. Inline mode runs
-    ``func`` right after commit.
+    enqueues; while it is set, later callers enqueue nothing. The job must call
+    ``debounce_release(key)`` *before* it reads the state it drains: a caller that committed
+    before the release finds the flag set and is covered by that read; one that commits
+    after it sets the flag again and enqueues the next run.
+
+    A process that saw the flag set less than ``DEBOUNCE_LOCAL_WINDOW`` seconds ago (it set
+    it, or found it set) does not ask Redis again: during a burst most callers make no round
+    trip at all. A caller skipped so committed before ``seen + window``, and the flag it saw
+    belongs to a job that had not released it at ``seen``; that job ends with
+    ``debounce_linger``: it waits the window (and a margin) after its release and drains once
+    more, so it reads after every such commit. So every committed row is drained by a run
+    that reads after it committed. A lost job leaves the flag for at most ``ttl`` seconds;
+    the durable state stays, and the sweeper that finds stuck rows recovers them as for a
+    lost enqueue. Inline mode runs ``func`` right after commit.
     """
     transaction.on_commit(lambda: _safe_enqueue_debounced(func, args, kwargs, queue, key, ttl))
 
@@ -93,24 +100,52 @@ def _debounce_flag(key: str) -> str:
     return f"solosales:debounce:{key}"
 
 
+# key -> monotonic time (this process) just before a SET that found the flag set or set it.
+_flag_seen: dict[str, float] = {}
+# Redis round trips of the release, and clock rates, are covered by this much more linger.
+_LINGER_MARGIN = 0.1
+
+
+def _local_window() -> float:
+    return float(getattr(settings, "DEBOUNCE_LOCAL_WINDOW", 0.2))
+
+
 def _safe_enqueue_debounced(func, args, kwargs, queue, key, ttl):
     if settings.JOBS_INLINE:
         _run_inline(func, args, kwargs)
         return
+    asked = time.monotonic()
+    if asked - _flag_seen.get(key, float("-inf")) < _local_window():
+        return  # the flag was set a moment ago; its job drains this commit (see above)
     try:
         q = get_queue(queue)
         if q.connection.set(_debounce_flag(key), "1", nx=True, ex=ttl):
             q.enqueue(func, *args, **kwargs)
+        _flag_seen[key] = asked
     except Exception:
         log.exception("enqueue of %s failed; the sweeper will recover it", getattr(func, "__name__", func))
 
 
-def debounce_release(key: str, *, queue: str = "default") -> None:
+def debounce_release(key: str, *, queue: str = "default") -> float:
     """Clears the flag of ``enqueue_debounced_on_commit(key=...)``: call it first in the job,
-    before reading what it drains, so work committed from now on enqueues a new run."""
-    if settings.JOBS_INLINE:
-        return
-    get_queue(queue).connection.delete(_debounce_flag(key))
+    before reading what it drains, so work committed from now on enqueues a new run. Returns
+    the monotonic time just before the release (for ``debounce_linger``)."""
+    released = time.monotonic()
+    if not settings.JOBS_INLINE:
+        get_queue(queue).connection.delete(_debounce_flag(key))
+    return released
+
+
+def debounce_linger(released: float) -> bool:
+    """Waits until the local window (and a margin) has passed since ``released``; True when
+    the job must drain once more then (False: no window, nothing to wait for)."""
+    window = _local_window()
+    if settings.JOBS_INLINE or window <= 0:
+        return False
+    remaining = released + window + _LINGER_MARGIN - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+    return True
 
 
 def schedule_on_commit(func, *args, delay: timedelta, queue: str = "default", **kwargs):

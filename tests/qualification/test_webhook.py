@@ -366,8 +366,9 @@ def test_a_delivery_committed_while_the_flag_is_set_is_drained_by_the_running_jo
     release = services.debounce_release
 
     def release_then_deliver(key, *, queue):
-        release(key, queue=queue)
+        released = release(key, queue=queue)
         post_form(client, signed(messages[1], "open"))
+        return released
 
     monkeypatch.setattr(services, "debounce_release", release_then_deliver)
     assert services.events_process_pending() == 2
@@ -426,3 +427,77 @@ def test_a_reused_token_whose_refusal_was_lost_is_refused_by_the_processor(clien
     assert event.lead_id is None and score(messages[1].lead_id) == 0
     assert process_pending() == [O.ACCEPTED]  # the first delivery still counts
     assert score(messages[0].lead_id) == 5
+
+
+@pytest.mark.redis
+def test_deliveries_that_skip_redis_in_the_local_window_are_drained_by_the_lingering_job(
+    client, sent, settings, django_capture_on_commit_callbacks, monkeypatch, run_jobs
+):
+    """A process that saw the flag a moment ago asks Redis nothing; the job that owns the
+    flag waits out that window after its release and drains once more, so a delivery that
+    committed after its first read is not left pending."""
+    import django_rq
+
+    from solosales.core import jobs as core_jobs
+
+    settings.DEBOUNCE_LOCAL_WINDOW = 1.0
+    core_jobs._flag_seen.clear()
+    _order, messages = sent
+    queue = django_rq.get_queue("webhooks")
+    redis_sets = []
+    real_set = type(queue.connection).set
+
+    def counting_set(self, name, *args, **kwargs):
+        if str(name).startswith("solosales:debounce:"):
+            redis_sets.append(name)
+        return real_set(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(type(queue.connection), "set", counting_set)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_form(client, signed(messages[0], "open"))
+        post_form(client, signed(messages[1], "open"))  # within the window: no round trip
+    assert len(redis_sets) == 1 and queue.count == 1
+
+    real_drain = services._drain_pending
+    drains = []
+
+    def drain_then_deliver(failed):
+        taken = real_drain(failed)
+        if not drains:  # after the first read: a delivery commits and skips Redis
+            with django_capture_on_commit_callbacks(execute=True):
+                post_form(client, signed(messages[2], "open"))
+        drains.append(taken)
+        return taken
+
+    monkeypatch.setattr(services, "_drain_pending", drain_then_deliver)
+    started = time.monotonic()
+    run_jobs(["webhooks"])
+    assert time.monotonic() - started >= 1.0  # it lingered
+    assert drains == [2, 1]  # the second pass took up the late delivery
+    assert len(redis_sets) == 1 and queue.count == 0  # which enqueued nothing
+    assert not EmailEvent.objects.filter(outcome=O.PENDING).exists()
+    assert [score(m.lead_id) for m in messages[:3]] == [5, 5, 5]
+
+
+@pytest.mark.redis
+def test_without_a_local_window_every_delivery_asks_redis_and_the_job_does_not_linger(
+    client, sent, settings, django_capture_on_commit_callbacks, run_jobs
+):
+    import django_rq
+
+    from solosales.core import jobs as core_jobs
+
+    settings.DEBOUNCE_LOCAL_WINDOW = 0
+    core_jobs._flag_seen.clear()
+    _order, messages = sent
+    queue = django_rq.get_queue("webhooks")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_form(client, signed(messages[0], "open"))
+    run_jobs(["webhooks"])
+    with django_capture_on_commit_callbacks(execute=True):
+        post_form(client, signed(messages[1], "open"))  # the flag was released: a new job
+    assert queue.count == 1
+    started = time.monotonic()
+    run_jobs(["webhooks"])
+    assert time.monotonic() - started < 0.5
+    assert not EmailEvent.objects.filter(outcome=O.PENDING).exists()
