@@ -374,5 +374,7 @@ def rescore_lead(lead, *, set_qualified: bool = False) -> Result:
     changes = {"score": result.score, "score_breakdown": stored_form(counts, rules, suppressed=suppressed)}
     if set_qualified:
         changes["qualified"] = result.qualified
-    Lead.objects.filter(pk=lead.pk).update(**changes)
+    # Only while the order nurtures: once the window is over, the decision's own rescore
+    # (nurture_finish) is what stands, and a late event must not rewrite it.
+    Lead.objects.filter(pk=lead.pk, order__status="nurturing").update(**changes)
     return result

@@ -53,8 +53,12 @@ M = EmailMessage.Status
 MAX_SEND_ATTEMPTS = 5
 SEND_CHUNK = 100
 STALE_CLAIM = timedelta(minutes=15)
-# Webhook freshness: how old (and how far in the future) a signed timestamp may be.
-WEBHOOK_MAX_AGE_SECONDS = 600
+# Webhook freshness: how old (and how far in the future) a signed timestamp may be. SendCloud
+# retries an unanswered delivery for up to about three hours (EXTERNAL_APIS.md: 1, 2, 4, 8,
+# 16 min in one reading, six retries from 3 min in another), with the event's own timestamp;
+# a retry after an outage of ours must still be accepted. Replays stay refused by the used
+# tokens, which are kept two days (nurture_tick), far longer than this window.
+WEBHOOK_MAX_AGE_SECONDS = 4 * 3600
 WEBHOOK_MAX_SKEW_SECONDS = 120
 MAX_WEBHOOK_BODY = 64 * 1024
 
@@ -374,6 +378,16 @@ def _no_nul(value: str) -> str:
     return value.replace("\x00", "")
 
 
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
 def _parse_body(raw: bytes, content_type: str) -> dict | None:
     """The webhook fields as a flat dict of strings (nested JSON values kept as JSON), or
     None when the body is neither a JSON object nor a form."""
@@ -381,6 +395,8 @@ def _parse_body(raw: bytes, content_type: str) -> dict | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    if "\\u" in text and _has_lone_surrogate(text):
+        return None  # JSON escapes of lone surrogates: no text PostgreSQL or HMAC can take
     text = text.strip()
     if not text:
         return None
@@ -788,7 +804,14 @@ def event_process(*, event_id: int) -> str:
                 suppress = (message.to_email, SUPPRESSION_REASON[name])
                 if raw == "invalid":
                     suppress = (message.to_email, SuppressedAddress.Reason.INVALID)
-            order = Order.objects.only("status", "nurture_ends_at").get(pk=message.order_id)
+            # FOR SHARE: the end of the window (nurture_finish, FOR UPDATE) waits for this
+            # event to commit, or this sees it finished; events do not wait for each other.
+            order = Order.objects.raw(
+                "SELECT id, status, nurture_ends_at FROM orders_order WHERE id = %s FOR SHARE"
+                if connection.vendor == "postgresql"
+                else "SELECT id, status, nurture_ends_at FROM orders_order WHERE id = %s",
+                [message.order_id],
+            )[0]
             if order.status != OrderStatus.NURTURING or (
                 order.nurture_ends_at and event.occurred_at and event.occurred_at > order.nurture_ends_at
             ):

@@ -414,7 +414,7 @@ class World:
             extra.append(forged)  # a different body with a token already used: refused
             self.shadow.sc_refused[forged["token"] + "#reuse"] = EmailEvent.Outcome.REJECTED_REUSED_TOKEN
         if posts and self.rng.random() < 0.3:
-            stale = self._sc_event("open", messages[0], age_seconds=3 * 3600)
+            stale = self._sc_event("open", messages[0], age_seconds=qualification.WEBHOOK_MAX_AGE_SECONDS + 3600)
             extra.append(stale)
             self.shadow.sc_refused[stale["token"]] = EmailEvent.Outcome.REJECTED_STALE
         for data in posts + extra:
