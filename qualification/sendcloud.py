@@ -175,6 +175,8 @@ def signature(*, timestamp: str, token: str, app_key: str | None = None) -> str:
 def signature_valid(*, timestamp: str, token: str, given: str, app_key: str | None = None) -> bool:
     if not (timestamp and token and given):
         return False
+    if not (app_key if app_key is not None else settings.SENDCLOUD_APP_KEY):
+        return False  # no key configured: nothing verifies (an empty HMAC key is public)
     expected = signature(timestamp=timestamp, token=token, app_key=app_key)
     return hmac.compare_digest(expected.encode(), str(given).strip().lower().encode())
 

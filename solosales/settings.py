@@ -223,13 +223,21 @@ WAFFLE_CREATE_MISSING_SWITCHES = False
 WAFFLE_SWITCH_DEFAULT = False
 
 # --- External services (empty key = local stand-in) -------------------------
+# Outside production an empty key means a local stand-in (the test checkout, the outbox);
+# in production every webhook secret must be set and the test checkout is off (see
+# solosales/core/checks.py: the app refuses to start otherwise).
+LOCAL_STRIPE_WEBHOOK_SECRET = "whsec_local_test_checkout_secret"
+LOCAL_SENDCLOUD_APP_KEY = "local-sendcloud-app-key"
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", "")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "whsec_local_test_checkout_secret")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", "" if PRODUCTION else LOCAL_STRIPE_WEBHOOK_SECRET)
+# The local test checkout (a "Pay" button standing in for Stripe when STRIPE_SECRET_KEY is
+# empty): the demo and tests only, never in production.
+TEST_CHECKOUT = env.bool("TEST_CHECKOUT", not PRODUCTION)
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", "https://api.stripe.com")
 CREDITS_CURRENCY = env.str("CREDITS_CURRENCY", "cny")
 SENDCLOUD_API_USER = env.str("SENDCLOUD_API_USER", "")
 SENDCLOUD_API_KEY = env.str("SENDCLOUD_API_KEY", "")
-SENDCLOUD_APP_KEY = env.str("SENDCLOUD_APP_KEY", "local-sendcloud-app-key")
+SENDCLOUD_APP_KEY = env.str("SENDCLOUD_APP_KEY", "" if PRODUCTION else LOCAL_SENDCLOUD_APP_KEY)
 SENDCLOUD_API_BASE = env.str("SENDCLOUD_API_BASE", "https://api.sendcloud.net/apiv2")
 SENDCLOUD_FROM = env.str("SENDCLOUD_FROM", "hello@solosales.example")
 ROCKETREACH_API_KEY = env.str("ROCKETREACH_API_KEY", "")

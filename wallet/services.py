@@ -477,6 +477,8 @@ def topup_start(*, user, credits) -> TopUp:
 
     if not flags.is_on(flags.STRIPE_TOPUPS):
         raise TopUpsDisabled()
+    if not stripe_gateway.stripe_enabled() and not settings.TEST_CHECKOUT:
+        raise TopUpsDisabled()  # no payment provider, and no stand-in allowed (production)
     if not _is_whole(credits):
         raise ValidationFailed(_("Enter a whole number of credits."), extra={"credits": [_("Not a whole number.")]})
     pricing = pricing_active()

@@ -56,6 +56,8 @@ def stripe_event_receive(*, body: bytes, signature: str | None) -> tuple[StripeE
         raise WebhookRejected(_("Payload too large."))
     if not signature:
         raise WebhookRejected(_("Missing Stripe-Signature header."))
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise WebhookRejected(_("Invalid signature or stale timestamp."))  # no secret: nothing verifies
     try:
         stripe.Webhook.construct_event(body, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError:

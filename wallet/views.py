@@ -5,6 +5,7 @@ import secrets
 import time
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
@@ -148,8 +149,8 @@ def statement_csv(request):
 
 
 def _test_checkout_topup(request, pk: int) -> TopUp:
-    if stripe_gateway.stripe_enabled():
-        raise Http404  # real Stripe is configured: no stand-in
+    if stripe_gateway.stripe_enabled() or not settings.TEST_CHECKOUT:
+        raise Http404  # real Stripe is configured, or no stand-in allowed (production)
     return selectors.topup_for(user=request.user, pk=pk)
 
 

@@ -100,22 +100,50 @@ def test_api_schema_and_docs_are_served_locally(client):
     assert b"cdn" not in response.content.lower()
 
 
-def test_production_settings_pass_check_deploy():
-    env = {
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": "x" * 20 + "production-secret-key-for-the-check-0123456789",
-        "ALLOWED_HOSTS": "solosales.example",
-        "DJANGO_SETTINGS_MODULE": "solosales.settings",
-        "PATH": "/usr/bin:/bin",
-    }
-    result = subprocess.run(
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "x" * 20 + "production-secret-key-for-the-check-0123456789",
+    "ALLOWED_HOSTS": "solosales.example",
+    "STRIPE_SECRET_KEY": "sk_live_for_the_check",
+    "STRIPE_WEBHOOK_SECRET": "whsec_for_the_check",
+    "SENDCLOUD_APP_KEY": "sendcloud-app-key-for-the-check",
+    "DJANGO_SETTINGS_MODULE": "solosales.settings",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+def _check_deploy(env):
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_production_settings_pass_check_deploy():
+    result = _check_deploy(PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("unset", "message"),
+    [
+        ("STRIPE_WEBHOOK_SECRET", "solosales.E001"),
+        ("SENDCLOUD_APP_KEY", "solosales.E002"),
+        ("STRIPE_SECRET_KEY", "solosales.W001"),
+    ],
+)
+def test_production_refuses_to_run_with_a_local_stand_in(unset, message):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != unset}
+    result = _check_deploy(env)
+    assert result.returncode != 0 and message in result.stdout + result.stderr
+
+
+def test_production_refuses_the_test_checkout():
+    result = _check_deploy({**PRODUCTION_ENV, "TEST_CHECKOUT": "1"})
+    assert result.returncode != 0 and "solosales.E003" in result.stdout + result.stderr
 
 
 def test_production_settings_use_argon2_secure_cookies_and_csp():

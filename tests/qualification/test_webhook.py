@@ -101,6 +101,13 @@ def test_a_signature_made_with_another_key_is_refused(client, sent):
     assert post_form(client, signed(messages[0], "click", app_key="not-our-key")).status_code == 403
 
 
+def test_with_no_app_key_configured_even_an_empty_key_signature_is_refused(client, sent, settings):
+    _order, messages = sent
+    settings.SENDCLOUD_APP_KEY = ""
+    assert post_form(client, signed(messages[0], "click", app_key="")).status_code == 403
+    assert last_event().outcome == O.REJECTED_SIGNATURE
+
+
 def test_a_body_changed_after_signing_is_refused_as_a_reused_token(client, sent):
     """Only timestamp+token are signed: replaying them with another event is refused."""
     _order, messages = sent

@@ -59,6 +59,21 @@ def test_the_test_checkout_is_gone_when_stripe_is_configured(logged_in, client_u
     assert logged_in.get(f"/wallet/test-checkout/{topup.pk}/").status_code == 404
 
 
+def test_without_the_test_checkout_nothing_stands_in_for_stripe(logged_in, client_user, settings):
+    """Production (TEST_CHECKOUT off, no STRIPE_SECRET_KEY): no local checkout page, and no
+    top-up can be started, so nothing can be credited without a payment."""
+    topup = services.topup_start(user=client_user, credits=100)
+    settings.TEST_CHECKOUT = False
+    assert logged_in.get(f"/wallet/test-checkout/{topup.pk}/").status_code == 404
+    assert logged_in.post(f"/wallet/test-checkout/{topup.pk}/", {"action": "pay"}).status_code == 404
+    response = logged_in.post(reverse("wallet:topup_new"), {"credits": "100"})
+    assert response.status_code == 400
+    assert TopUp.objects.count() == 1
+    topup.refresh_from_db()
+    assert topup.status == TopUp.Status.PENDING
+    assert services.client_accounts(client_user)[0].balance == 0
+
+
 @pytest.mark.parametrize("credits", ["", "abc", "12.5", "49", "100001"])
 def test_the_topup_form_refuses_bad_amounts(logged_in, credits):
     response = logged_in.post(reverse("wallet:topup_new"), {"credits": credits})

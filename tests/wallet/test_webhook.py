@@ -32,6 +32,16 @@ def test_bad_signature_is_rejected_and_nothing_stored(post_event, topup):
     assert StripeEvent.objects.count() == 0
 
 
+def test_with_no_endpoint_secret_configured_even_an_empty_key_signature_is_refused(post_event, topup, settings):
+    """An empty HMAC key is public: with no secret set, nothing verifies."""
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    event = make_event("checkout.session.completed", session_obj(topup, payment_status="paid"))
+    response = post_event(event, secret="")
+    assert response.status_code == 400
+    assert StripeEvent.objects.count() == 0
+    assert available(topup.user) == 0
+
+
 def test_missing_signature_is_rejected(post_event, topup):
     response = post_event(make_event("checkout.session.completed", session_obj(topup)), signature="")
     assert response.status_code == 400
