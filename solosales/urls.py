@@ -2,6 +2,7 @@ import django_rq.urls
 from django.contrib import admin
 from django.contrib.auth.decorators import user_passes_test
 from django.urls import URLPattern, include, path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from solosales.accounts import api as accounts_api
@@ -24,6 +25,12 @@ api_v1 = [
     path("ops/", include("orders.ops_api_urls")),
     path("ops/", include("disputes.ops_api_urls")),
 ]
+
+# Staff sign in through the portal's login like everyone else (allauth: failed attempts
+# rate-limited, email verified), never through the admin's own form, which would check
+# passwords with no limit at all.
+# (Set before admin.site.urls is read: its URL patterns bind the view.)
+admin.site.login = core_views.admin_login
 
 urlpatterns = [
     # Webhooks first: the busiest routes, resolved without trying the others.
@@ -55,6 +62,6 @@ urlpatterns = [
 
 handler404 = "solosales.core.views.not_found"
 
-admin.site.site_header = "SoloSales operations"
-admin.site.site_title = "SoloSales ops"
-admin.site.index_title = "Operations"
+admin.site.site_header = gettext_lazy("SoloSales operations")
+admin.site.site_title = gettext_lazy("SoloSales ops")
+admin.site.index_title = gettext_lazy("Operations")

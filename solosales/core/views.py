@@ -83,3 +83,19 @@ def not_found(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def admin_login(request, extra_context=None):
+    """``admin.site.login``: the admin's sign-in sends staff to the portal's own login (with
+    ``next`` kept), which rate-limits failed attempts; the admin form never checks a
+    password here. A signed-in user without admin access sees the admin's usual "not
+    authorized" page (a GET), whose form also leads to the portal's login."""
+    from django.contrib import admin
+    from django.contrib.admin import AdminSite
+    from django.contrib.auth.views import redirect_to_login
+    from django.urls import reverse
+
+    if request.method == "GET" and request.user.is_authenticated:
+        return AdminSite.login(admin.site, request, extra_context)
+    next_url = request.GET.get("next") or request.POST.get("next") or reverse("admin:index")
+    return redirect_to_login(next_url, login_url=reverse("account_login"))
