@@ -8,8 +8,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from disputes.downloads import evidence_file_response
 from disputes.models import Decision, Dispute, DisputeItem, DisputeStatus, EvidenceItem, EvidenceKind, ReasonCode
-from disputes.selectors import dispute_for, disputes_for
+from disputes.selectors import dispute_for, dispute_for_viewer, disputes_for
 from disputes.services import (
     dispute_add_evidence,
     dispute_approve,
@@ -285,4 +286,23 @@ class OpsDisputeApprove(APIView):
 
 
 def evidence_file_url(item) -> str:
-    return reverse("disputes:evidence_file", args=[item.dispute_id, item.seq])
+    """The API's download of the item's file (token or session, owner or arbitrator)."""
+    return reverse("api-dispute-evidence-file", args=[item.dispute_id, item.seq])
+
+
+class DisputeEvidenceFile(APIView):
+    @extend_schema(
+        summary="Download the file of one evidence item of your dispute",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                description="The file as an attachment (its stored content type in Content-Type)."
+            ),
+            **_E401,
+            **_E404,
+        },
+    )
+    def get(self, request, pk: int, seq: int):
+        dispute = dispute_for_viewer(user=request.user, pk=pk)
+        if dispute is None:
+            raise Http404
+        return evidence_file_response(dispute=dispute, seq=seq)

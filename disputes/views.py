@@ -5,7 +5,7 @@ dispute is fetched through ``_get_dispute_for_user``: anyone but the owner gets 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from disputes import files as evidence_files
 from disputes.chain import verify_chain
+from disputes.downloads import evidence_file_response
 from disputes.forms import EvidenceForm
 from disputes.models import Dispute, EvidenceItem, ReasonCode
 from disputes.selectors import (
@@ -188,17 +189,4 @@ def evidence_file(request: HttpRequest, pk: int, seq: int) -> HttpResponse:
     dispute = dispute_for_viewer(user=request.user, pk=pk)
     if dispute is None:
         raise Http404
-    item = EvidenceItem.objects.filter(dispute=dispute, seq=seq).exclude(file_path="").first()
-    if item is None:
-        raise Http404
-    try:
-        handle = open(evidence_files.absolute_path(item), "rb")  # noqa: SIM115 (FileResponse closes it)
-    except (OSError, ApplicationError):
-        raise Http404
-    response = FileResponse(
-        handle, as_attachment=True, filename=item.file_name or f"evidence-{seq}", content_type=item.file_content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return evidence_file_response(dispute=dispute, seq=seq)

@@ -5,6 +5,7 @@ Errors are always ``{"error": {"code": ..., "message": ..., "detail": {...}}}``.
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -50,7 +51,7 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        message = "The request is not valid."
+        message = _("The request is not valid.")
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     else:
         message = getattr(exc, "detail", str(exc))

@@ -1,10 +1,11 @@
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, permissions
 
 
 class IsVerifiedClient(permissions.BasePermission):
     """Signed in (session or token) with a verified email address."""
 
-    message = "Authentication with a verified email address is required."
+    message = gettext_lazy("Authentication with a verified email address is required.")
 
     def has_permission(self, request, view):
         from solosales.accounts.selectors import user_is_verified

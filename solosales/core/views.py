@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -77,7 +78,7 @@ def not_found(request, exception=None):
     sends a malformed id gets the same answer as for a missing object), the page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(
-            {"error": {"code": "not_found", "message": "Not found.", "detail": {}}},
+            {"error": {"code": "not_found", "message": _("Not found."), "detail": {}}},
             status=404,
         )
     from django.views.defaults import page_not_found

@@ -84,7 +84,16 @@ def delivered_order(
             delivered=i < leads,
             qualified=True if order_type == OrderType.MQL else None,
             score=42 if order_type == OrderType.MQL else None,
-            score_breakdown={"clicked": 15, "opened": 10} if order_type == OrderType.MQL else {},
+            # What scoring stores: the inputs (the full breakdown is derived on read).
+            score_breakdown=(
+                {
+                    "rules_version": order.rules_version.version,
+                    "counts": {"clicked": 2, "opened": 3},
+                    "suppressed": False,
+                }
+                if order_type == OrderType.MQL
+                else {}
+            ),
         )
     return Order.objects.get(pk=order.pk)
 

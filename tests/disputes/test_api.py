@@ -63,7 +63,14 @@ def test_evidence_upload_and_withdraw(api, order, leads):
     assert item["seq"] == 3 and item["kind"] == "client_file"
     assert item["file"]["content_type"] == "image/png" and item["file"]["size"] == len(PNG)
     assert item["submitted_by"] == "client"
-    assert api.get(item["file"]["url"]).status_code in (200, 302)
+    # The file, over the API with the token: the bytes, as an attachment nothing renders.
+    assert item["file"]["url"] == f"/api/v1/disputes/{dispute_id}/evidence/3/file/"
+    download = api.get(item["file"]["url"])
+    assert download.status_code == 200, download
+    assert b"".join(download.streaming_content) == PNG
+    assert download["Content-Type"] == "image/png" and download["Content-Disposition"].startswith("attachment")
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert api.get(f"/api/v1/disputes/{dispute_id}/evidence/99/file/").status_code == 404
     response = api.post(
         f"/api/v1/disputes/{dispute_id}/evidence/",
         {"file": SimpleUploadedFile("shot.pdf", PNG)},

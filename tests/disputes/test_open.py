@@ -42,7 +42,12 @@ def test_mql_snapshot_carries_score_breakdown(client_user):
     dispute = _open(client_user, order, leads[:1], items=[{"lead": leads[0], "reason": "not_qualified"}])
     entry = dispute.evidence.get(kind="system_snapshot").snapshot["leads"][0]
     assert entry["score"] == 42
-    assert entry["score_breakdown"] == {"clicked": 15, "opened": 10}
+    # The snapshot freezes the full breakdown, rule by rule, as scoring derives it.
+    breakdown = entry["score_breakdown"]
+    rows = {row["rule"]: row for row in breakdown["rows"]}
+    assert rows["clicked"]["count"] == 2 and rows["clicked"]["points"] == 2 * rows["clicked"]["weight"]
+    assert rows["opened"]["count"] == 3
+    assert breakdown["rules_version"] == order.rules_version.version and breakdown["reasons"]
     assert "email_events" in entry
 
 

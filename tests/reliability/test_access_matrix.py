@@ -84,6 +84,7 @@ MATRIX = {
     "api-dispute": ("api_owned", "dispute"),
     "api-dispute-evidence": ("api_owned", "dispute"),
     "api-dispute-withdraw": ("api_owned", "dispute"),
+    "api-dispute-evidence-file": ("api_owned", "evidence"),
     "ops-orders": ("ops_api", None),
     "ops-order-qa": ("ops_api", "order"),
     "api-ops-dispute-decision": ("ops_api", "dispute"),
