@@ -31,15 +31,30 @@ class WalletSerializer(serializers.Serializer):
 
 class TransferSerializer(serializers.ModelSerializer):
     kind = TransferKindField(read_only=True)
-    direction = serializers.ChoiceField(choices=["in", "out"], help_text="Relative to the available balance.")
-    balance_after = serializers.IntegerField(help_text="Available balance after this transfer.")
+    account = serializers.ChoiceField(
+        choices=["available", "held"],
+        help_text="The client's account the row is about: available, or held for a charge (capture) of held credits.",
+    )
+    direction = serializers.ChoiceField(choices=["in", "out"], help_text="Into or out of that account.")
+    balance_after = serializers.IntegerField(help_text="That account's balance after this transfer.")
     order = serializers.IntegerField(source="order_id", allow_null=True)
     topup = serializers.IntegerField(source="topup_id", allow_null=True)
     dispute = serializers.IntegerField(source="dispute_id", allow_null=True)
 
     class Meta:
         model = Transfer
-        fields = ["id", "kind", "amount", "direction", "balance_after", "order", "topup", "dispute", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "amount",
+            "account",
+            "direction",
+            "balance_after",
+            "order",
+            "topup",
+            "dispute",
+            "created_at",
+        ]
 
 
 class TopUpSerializer(serializers.ModelSerializer):

@@ -41,17 +41,31 @@ def wallet_summary(*, user) -> WalletSummary:
 
 
 def statement_for(*, user) -> QuerySet[Transfer]:
-    """Every transfer that moved the client's available balance, newest first, annotated with
-    ``direction`` ("in"/"out") and ``balance_after`` (the available balance after it)."""
-    account_id = Account.objects.filter(owner=user, kind=Account.Kind.AVAILABLE).values_list("pk", flat=True).first()
-    if account_id is None:
+    """Every transfer of the client's credits, newest first: what moved their available
+    balance (top-ups, holds, releases, refunds, adjustments) and what was charged out of
+    their held credits (captures). Annotated with ``account`` ("available", or "held" for a
+    transfer that touches only held credits), ``direction`` ("in"/"out" of that account) and
+    ``balance_after`` (that account's balance after it)."""
+    accounts = dict(Account.objects.filter(owner=user, kind__in=Account.CLIENT_KINDS).values_list("kind", "pk"))
+    available_id, held_id = accounts.get(Account.Kind.AVAILABLE), accounts.get(Account.Kind.HELD)
+    if available_id is None:
         return Transfer.objects.none()
+    touches_available = Q(debit_account_id=available_id) | Q(credit_account_id=available_id)
+    touches = touches_available | (Q(debit_account_id=held_id) | Q(credit_account_id=held_id) if held_id else Q())
     return (
-        Transfer.objects.filter(Q(debit_account_id=account_id) | Q(credit_account_id=account_id))
+        Transfer.objects.filter(touches)
         .annotate(
-            direction=Case(When(credit_account_id=account_id, then=Value("in")), default=Value("out")),
+            account=Case(When(touches_available, then=Value("available")), default=Value("held")),
+            direction=Case(
+                When(credit_account_id=available_id, then=Value("in")),
+                When(Q(debit_account_id=available_id) | Q(debit_account_id=held_id), then=Value("out")),
+                default=Value("in"),
+            ),
             balance_after=Case(
-                When(credit_account_id=account_id, then=F("credit_balance_after")), default=F("debit_balance_after")
+                When(credit_account_id=available_id, then=F("credit_balance_after")),
+                When(debit_account_id=available_id, then=F("debit_balance_after")),
+                When(debit_account_id=held_id, then=F("debit_balance_after")),
+                default=F("credit_balance_after"),
             ),
         )
         .order_by("-id")

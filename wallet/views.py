@@ -122,7 +122,16 @@ def statement_csv(request):
         # The response is iterated after the view returns: pin the reader's language and zone.
         with translation.override(language):
             yield writer.writerow(
-                [_("Date"), _("Kind"), _("Reference"), _("Direction"), _("Credits"), _("Balance after"), _("Note")]
+                [
+                    _("Date"),
+                    _("Kind"),
+                    _("Reference"),
+                    _("Account"),
+                    _("Direction"),
+                    _("Credits"),
+                    _("Balance after"),
+                    _("Note"),
+                ]
             )
             for t in rows.iterator(chunk_size=1000):
                 yield writer.writerow(
@@ -132,6 +141,7 @@ def statement_csv(request):
                             timezone.localtime(t.created_at, tz).strftime("%Y-%m-%d %H:%M:%S"),
                             t.get_kind_display(),
                             _reference(t),
+                            _("available") if t.account == "available" else _("held"),
                             _("in") if t.direction == "in" else _("out"),
                             t.amount,
                             t.balance_after,

@@ -33,35 +33,46 @@ def test_wallet_needs_authentication(client):
 
 
 def test_transfers_are_paginated_with_direction_and_balance_after(api, client_user, fund):
+    """Every transfer of the client's credits, the charge of held credits included."""
     topup = fund(client_user, 120)
     hold = services.hold_place(user=client_user, amount=20, key="order:2:hold", order_id=2)
     services.hold_capture(hold=hold, amount=5, key="order:2:qa1")
     body = api.get("/api/v1/wallet/transfers/?page_size=2").json()
-    assert body["count"] == 3 and body["next"] and body["previous"] is None
-    release, placed = body["results"]
-    assert {k: release[k] for k in ("kind", "amount", "direction", "balance_after", "order", "topup", "dispute")} == {
+    assert body["count"] == 4 and body["next"] and body["previous"] is None
+    release, charge = body["results"]
+    fields = ("kind", "amount", "account", "direction", "balance_after", "order", "topup", "dispute")
+    assert {k: release[k] for k in fields} == {
         "kind": "release",
         "amount": 15,
+        "account": "available",
         "direction": "in",
         "balance_after": 115,
         "order": 2,
         "topup": None,
         "dispute": None,
     }
-    assert (placed["kind"], placed["direction"], placed["balance_after"]) == ("hold", "out", 100)
-    last = api.get(body["next"]).json()["results"]
-    assert (last[0]["kind"], last[0]["topup"], last[0]["direction"]) == ("topup", topup.pk, "in")
-    assert set(last[0]) == {
-        "id",
-        "kind",
-        "amount",
-        "direction",
-        "balance_after",
-        "order",
-        "topup",
-        "dispute",
-        "created_at",
+    # The charge moved held credits to revenue: out of held, which is then 15 (the rest
+    # is released by the next transfer).
+    assert {k: charge[k] for k in fields} == {
+        "kind": "capture",
+        "amount": 5,
+        "account": "held",
+        "direction": "out",
+        "balance_after": 15,
+        "order": 2,
+        "topup": None,
+        "dispute": None,
     }
+    placed, top = api.get(body["next"]).json()["results"]
+    assert (placed["kind"], placed["account"], placed["direction"], placed["balance_after"]) == (
+        "hold",
+        "available",
+        "out",
+        100,
+    )
+    assert (top["kind"], top["topup"], top["direction"]) == ("topup", topup.pk, "in")
+    assert set(top) == {"id", "kind", "amount", "account", "direction", "balance_after", "order", "topup", "dispute",
+                        "created_at"}  # fmt: skip
 
 
 def test_transfers_of_other_clients_are_not_listed(api, other_client, fund):

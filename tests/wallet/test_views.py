@@ -143,10 +143,10 @@ def test_statement_csv_is_streamed_and_neutralises_formulas(logged_in, client_us
     response = logged_in.get(reverse("wallet:statement_csv"))
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["Date", "Kind", "Reference", "Direction", "Credits", "Balance after", "Note"]
-    assert rows[1][1:] == ["Adjustment", "", "out", "2", "103", "'@SUM(A1)"]
-    assert rows[2][1:] == ["Adjustment", "", "in", "5", "105", '\'=HYPERLINK("http://x")']
-    assert rows[3][1] == "Top-up" and rows[3][4:6] == ["100", "100"]
+    assert rows[0] == ["Date", "Kind", "Reference", "Account", "Direction", "Credits", "Balance after", "Note"]
+    assert rows[1][1:] == ["Adjustment", "", "available", "out", "2", "103", "'@SUM(A1)"]
+    assert rows[2][1:] == ["Adjustment", "", "available", "in", "5", "105", '\'=HYPERLINK("http://x")']
+    assert rows[3][1] == "Top-up" and rows[3][5:7] == ["100", "100"]
 
 
 def test_csv_safe_covers_every_formula_prefix():
@@ -198,3 +198,16 @@ def test_a_client_never_sees_another_clients_holds(logged_in, other_client, fund
     services.hold_place(user=other, amount=30, key="order:9:hold", order_id=9)
     page = logged_in.get(reverse("wallet:index")).content.decode()
     assert "order #9" not in page and "No credits held yet." in page
+
+
+def test_the_statement_shows_what_an_order_was_charged_out_of_held_credits(logged_in, client_user, fund):
+    fund(client_user, 100)
+    hold = services.hold_place(user=client_user, amount=30, key="order:9:hold", order_id=9)
+    services.hold_capture(hold=hold, amount=12, key="order:9:qa1")
+    page = logged_in.get(reverse("wallet:index"))
+    kinds = [t.kind for t in page.context["page"]]
+    assert kinds == ["release", "capture", "hold", "topup"]
+    charge = next(t for t in page.context["page"] if t.kind == "capture")
+    assert (charge.account, charge.direction, charge.amount, charge.balance_after) == ("held", "out", 12, 18)
+    html = page.content.decode()
+    assert ">Charge<" in html and "held</span>" in html  # the kind's label, and the account
