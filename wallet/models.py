@@ -57,6 +57,11 @@ class Account(models.Model):
         return f"{self.owner or 'platform'}:{self.kind}"
 
 
+def default_currency() -> str:
+    """A new pricing version's currency: CREDITS_CURRENCY (ISO 4217, lower case; cny)."""
+    return str(getattr(settings, "CREDITS_CURRENCY", "cny")).lower()[:3]
+
+
 class PricingVersion(models.Model):
     """Prices and bounds. Immutable once an order or top-up uses it: ops create a new version.
 
@@ -69,7 +74,7 @@ class PricingVersion(models.Model):
     list_lead_price = models.PositiveIntegerField(_("credits per list lead"), default=1)
     mql_lead_price = models.PositiveIntegerField(_("credits per MQL"), default=5)
     credit_price_minor = models.PositiveIntegerField(_("price of one credit (minor currency units)"), default=100)
-    currency = models.CharField(_("currency"), max_length=3, default="cny")
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     min_order_size = models.PositiveIntegerField(_("minimum order size"), default=10)
     max_order_size = models.PositiveIntegerField(_("maximum order size"), default=50000)
     min_topup_credits = models.PositiveIntegerField(_("minimum top-up (credits)"), default=50)

@@ -272,3 +272,17 @@ def test_client_accounts_are_created_once():
     first = services.client_accounts(user)
     assert services.client_accounts(user) == first
     assert Account.objects.filter(owner=user).count() == 2
+
+
+def test_the_currency_of_new_pricing_versions_and_of_top_ups_follows_credits_currency(settings, client_user):
+    """CREDITS_CURRENCY (cny by default) is the currency a new pricing version, and so its
+    top-ups, are priced in."""
+    from wallet.models import PricingVersion
+
+    assert services.pricing_active().currency == "cny"
+    settings.CREDITS_CURRENCY = "EUR"
+    version = PricingVersion.objects.create(version=99)
+    assert version.currency == "eur"
+    services.pricing_activate(version=version)
+    topup = services.topup_start(user=client_user, credits=100)
+    assert topup.currency == "eur" and topup.amount_minor == 100 * version.credit_price_minor

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import migrations
 
 TRIGGER_SQL = """
@@ -45,7 +46,8 @@ def seed(apps, schema_editor):
             "list_lead_price": 1,
             "mql_lead_price": 5,
             "credit_price_minor": 100,
-            "currency": "cny",
+            # CREDITS_CURRENCY (default cny) at the time the database is created.
+            "currency": getattr(settings, "CREDITS_CURRENCY", "cny").lower()[:3],
             "min_order_size": 10,
             "max_order_size": 50000,
             "min_topup_credits": 50,
