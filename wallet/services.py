@@ -122,6 +122,12 @@ def _post(
     )
 
 
+def _violates_idempotency_key(error: IntegrityError) -> bool:
+    cause = getattr(error, "__cause__", None)
+    name = getattr(getattr(cause, "diag", None), "constraint_name", None) or ""
+    return "idempotency_key" in name or "idempotency_key" in str(error)
+
+
 def atomic_service(func):
     """A ledger service: its own durable transaction (or a savepoint inside a caller's, when
     the caller passes ``in_transaction=True``), retried once on an idempotency-key race.
@@ -139,6 +145,10 @@ def atomic_service(func):
                 last_error = exc
                 if in_transaction:
                     raise
+        # Still refused after the retry (which answers a concurrent replay): a key already
+        # taken by another operation, e.g. a capture key reused on another hold.
+        if _violates_idempotency_key(last_error):
+            raise IdempotencyConflict(extra={"idempotency_key": kwargs.get("key")}) from last_error
         raise last_error
 
     wrapper.__name__ = func.__name__

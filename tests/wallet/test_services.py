@@ -286,3 +286,17 @@ def test_the_currency_of_new_pricing_versions_and_of_top_ups_follows_credits_cur
     services.pricing_activate(version=version)
     topup = services.topup_start(user=client_user, credits=100)
     assert topup.currency == "eur" and topup.amount_minor == 100 * version.credit_price_minor
+
+
+def test_a_capture_key_reused_on_another_hold_is_a_conflict_not_a_crash(client_user, fund):
+    from solosales.core.errors import IdempotencyConflict
+
+    fund(client_user, 100)
+    first = services.hold_place(user=client_user, amount=20, key="order:31:hold", order_id=31)
+    second = services.hold_place(user=client_user, amount=30, key="order:32:hold", order_id=32)
+    services.hold_capture(hold=first, amount=5, key="shared-settle-key")
+    with pytest.raises(IdempotencyConflict):
+        services.hold_capture(hold=second, amount=7, key="shared-settle-key")
+    second.refresh_from_db()
+    assert second.status == second.Status.OPEN and second.captured == 0
+    assert services.client_accounts(client_user)[1].balance == 30
