@@ -30,9 +30,18 @@ def pytest_sessionstart(session):
 def pytest_terminal_summary(terminalreporter):
     services = settings.SERVICES
     terminalreporter.write_line("services: " + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in services.items()))
-    if _skipped:
-        terminalreporter.write_line(f"{len(_skipped)} tests skipped for a missing service:")
-        for line in _skipped:
+    # From the reports, not from collection: under xdist the controller collects nothing.
+    skipped = sorted(
+        {
+            f"{report.nodeid} ({reason.split('needs ', 1)[1].split(',')[0]})"
+            for report in terminalreporter.stats.get("skipped", [])
+            for reason in [str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)]
+            if "which does not answer" in reason
+        }
+    ) or _skipped
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} tests skipped for a missing service:")
+        for line in skipped:
             terminalreporter.write_line(f"  {line}")
 
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -55,7 +56,13 @@ def preferences(request):
         )
         messages.success(request, _("Preferences saved."))
         response = redirect("preferences")
-        response.set_cookie("django_language", form.cleaned_data["language"], samesite="Lax")
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            form.cleaned_data["language"],
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE or "Lax",
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        )
         return response
     return render(request, "accounts/preferences.html", {"form": form})
 

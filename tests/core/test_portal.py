@@ -149,7 +149,8 @@ def test_production_refuses_the_test_checkout():
 def test_production_settings_use_argon2_secure_cookies_and_csp():
     code = (
         "import django;django.setup();from django.conf import settings as s;"
-        "print(s.PASSWORD_HASHERS[0], s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS>0)"
+        "print(s.PASSWORD_HASHERS[0], s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS>0,"
+        " s.LANGUAGE_COOKIE_SECURE)"
     )
     env = {
         "DJANGO_ENV": "production",
@@ -158,11 +159,37 @@ def test_production_settings_use_argon2_secure_cookies_and_csp():
         "PATH": "/usr/bin:/bin",
     }
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
-    assert result.stdout.split() == ["django.contrib.auth.hashers.Argon2PasswordHasher", "True", "True", "True"], (
-        result.stderr
-    )
+    assert result.stdout.split() == [
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "True",
+        "True",
+        "True",
+        "True",
+    ], result.stderr
 
 
 def test_csp_header_is_sent(client):
     response = client.get("/")
     assert "default-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_with_secure_cookies_every_cookie_the_portal_sets_is_secure(client, settings):
+    """As in production: the session, CSRF and language cookies carry Secure (and the
+    session cookie HttpOnly); passwords are stored with argon2."""
+    from tests.factories import PASSWORD, make_client
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = settings.LANGUAGE_COOKIE_SECURE = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    user = make_client(email="secure@example.com")
+    user.set_password(PASSWORD)
+    user.save()
+    assert user.password.startswith("argon2$")
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["secure"] and response.cookies["sessionid"]["httponly"]
+    assert response.cookies["csrftoken"]["secure"]  # rotated at login
+    response = client.post(reverse("preferences"), {"language": "zh-hans", "timezone": "Asia/Shanghai"})
+    assert response.cookies["django_language"]["secure"]
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.cookies["django_language"]["secure"]

@@ -39,6 +39,11 @@ def test_every_portal_form_refuses_a_post_without_a_csrf_token(world):
             continue  # the route takes no POST at all
         assert response.status_code == 403, (name, url, response.status_code)
         checked.append(name)
+    # allauth's own forms of a signed-in client: password change, email management, logout.
+    for url in ("/accounts/password/change/", "/accounts/email/", "/accounts/logout/"):
+        body = {"oldpassword": "x", "password1": "y", "password2": "y", "email": "n@example.com", "action_add": ""}
+        assert client.post(url, body).status_code == 403, url
+    assert client.get("/dashboard/").status_code == 200  # the refused logout left the session
     for url in ("/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/i18n/setlang/"):
         client.logout()
         assert client.post(url, {"login": "a@example.com", "password": "x"}).status_code == 403, url
