@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import OrderStatus
@@ -43,7 +45,10 @@ def qa_dashboard_context(request) -> dict | None:
                 "label": label,
                 "count": queue.count(),
                 "rows": rows,
-                "overdue": sum(1 for row in rows if row["overdue"]),
+                # Counted by the database: every waiting order past the SLA, not only those shown.
+                "overdue": queue.annotate(waiting_since=Coalesce("status_changed_at", "created_at"))
+                .filter(waiting_since__lt=timezone.now() - sla)
+                .count(),
                 "sla_hours": int(sla.total_seconds() // 3600),
             }
         )
