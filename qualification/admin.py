@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from orders.models import Lead, OrderStatus, OrderType, QADecision
 from qualification import reporting, services
 from qualification.models import EmailEvent, EmailMessage, MQLReview
+from solosales.core.admin import order_link_column
 from solosales.core.errors import ApplicationError
 
 REVIEW_LIMIT = 100
@@ -30,7 +31,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(EmailMessage)
 class EmailMessageAdmin(ReadOnlyAdmin):
-    list_display = ("id", "order_id", "step", "to_email", "language", "status", "attempts", "scheduled_for", "sent_at")
+    list_display = (
+        "id",
+        "order_link",
+        "step",
+        "to_email",
+        "language",
+        "status",
+        "attempts",
+        "scheduled_for",
+        "sent_at",
+    )
+    order_link = order_link_column()
     list_filter = ("status", "step", "language")
     search_fields = ("to_email", "=message_id", "=sendcloud_email_id", "=order__id")
     date_hierarchy = "scheduled_for"
@@ -48,9 +60,10 @@ class EmailEventAdmin(ReadOnlyAdmin):
         "event",
         "outcome",
         "email_id",
-        "order_id",
+        "order_link",
         "repeat_count",
     )
+    order_link = order_link_column()
     list_filter = ("outcome", "source", "event")
     search_fields = ("email_id", "=order_id", "=token", "=unique_key")
     date_hierarchy = "received_at"
@@ -78,6 +91,7 @@ class MQLReviewAdmin(admin.ModelAdmin):
     """QA#2: MQL orders whose nurture window ended, waiting for a decision."""
 
     list_display = ("id", "user", "accepted_count", "qualified_count", "unit_price", "nurture_ends_at")
+    list_filter = ("nurture_ends_at", "rules_version")
     search_fields = ("=id", "user__email")
     ordering = ("status_changed_at", "id")
 

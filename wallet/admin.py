@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from solosales.core.admin import order_link_column
 from solosales.core.errors import ApplicationError
 from wallet.forms import AdjustmentForm
 from wallet.models import Account, Hold, PricingVersion, StripeEvent, TopUp, Transfer
@@ -40,7 +41,8 @@ class AccountAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "created_at", "kind", "amount", "debit_account", "credit_account", "user", "order_id"]
+    list_display = ["id", "created_at", "kind", "amount", "debit_account", "credit_account", "user", "order_link"]
+    order_link = order_link_column()
     list_filter = ["kind", "created_at"]
     search_fields = ["idempotency_key", "user__email", "=order_id", "=dispute_id", "=topup__id", "memo"]
     list_select_related = ["debit_account__owner", "credit_account__owner", "user"]
@@ -94,7 +96,8 @@ class TransferAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "user", "amount", "captured", "released", "status", "order_id", "created_at", "resolved_at"]
+    list_display = ["id", "user", "amount", "captured", "released", "status", "order_link", "created_at", "resolved_at"]
+    order_link = order_link_column()
     list_filter = ["status"]
     search_fields = ["user__email", "=order_id", "idempotency_key"]
     list_select_related = ["user"]
@@ -152,7 +155,8 @@ class StripeEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(PricingVersion)
 class PricingVersionAdmin(SimpleHistoryAdmin):
     list_display = ["version", "active", "used", "credit_price_minor", "currency", "list_lead_price", "mql_lead_price"]
-    list_filter = ["active", "used"]
+    list_filter = ["active", "used", "currency"]
+    search_fields = ["=version", "notes"]
     actions = ["activate"]
     readonly_fields = ["active", "used", "created_at"]
 

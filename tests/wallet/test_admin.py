@@ -81,3 +81,13 @@ def test_reprocess_action_applies_a_failed_event(finance, client_user, deliver):
     event.refresh_from_db()
     assert event.status == "processed" and event.attempts == 2
     assert services.client_accounts(client_user)[0].balance == 100
+
+
+def test_ledger_lists_link_each_transfer_and_hold_to_its_order(finance, client_user, fund):
+    from tests.orders.helpers import make_order
+
+    order = make_order(client_user, status="delivered", leads=2)
+    link = f'href="/admin/orders/order/{order.pk}/change/"'
+    assert link in finance.get(f"/admin/wallet/transfer/?q={order.pk}").content.decode()
+    assert link in finance.get("/admin/wallet/hold/").content.decode()
+    assert finance.get("/admin/wallet/pricingversion/?q=1").status_code in (200, 302)
