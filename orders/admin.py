@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -33,7 +34,10 @@ from orders.services import (
     rules_version_create_from,
     suppression_add,
 )
+from providers.selectors import calls_for_order, cost_summary_for_order
 from solosales.core.errors import ApplicationError
+
+PROVIDER_CALLS_SHOWN = 100
 
 LEAD_FIELDS = [
     "full_name",
@@ -120,13 +124,96 @@ class OrderAdmin(SimpleHistoryAdmin):
     actions = ["cancel_orders"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Order._meta.concrete_fields]
+        return [f.name for f in Order._meta.concrete_fields] + ["provider_costs", "provider_calls"]
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("provider cost vs credits charged"))
+    def provider_costs(self, obj):
+        """What the providers' calls are estimated to have cost (US cents, the audit rows' list
+        prices) beside what the client was charged, both per lead."""
+        if obj is None or obj.pk is None:
+            return ""
+        summary = cost_summary_for_order(obj.pk)
+        if obj.delivered_count:
+            leads, basis = obj.delivered_count, _("delivered")
+        elif obj.accepted_count:
+            leads, basis = obj.accepted_count, _("accepted")
+        else:
+            leads, basis = obj.found_count, _("found")
+        cost = summary["cost"]
+        pricing = obj.pricing_version
+        currency = pricing.currency.upper()
+        credit_value = obj.charged_credits * pricing.credit_price_minor / 100
+        rows = [(_("Provider calls"), summary["calls"])]
+        rows += [
+            (
+                name,
+                _("%(calls)s calls, %(cost)s US cents") % {"calls": row["calls"], "cost": f"{row['cost']:.2f}"},
+            )
+            for name, row in summary["by_provider"].items()
+        ]
+        rows += [
+            (_("Estimated provider cost (US cents)"), f"{cost:.2f}"),
+            (_("Leads (%(basis)s)") % {"basis": basis}, leads),
+            (_("Provider cost per lead (US cents)"), f"{cost / leads:.2f}" if leads else "–"),
+            (_("Credits charged"), obj.charged_credits),
+            (_("Credits charged per lead"), f"{obj.charged_credits / leads:.2f}" if leads else "–"),
+            (_("Value of the credits charged (%(currency)s)") % {"currency": currency}, f"{credit_value:.2f}"),
+            (
+                _("Value of the credits charged per lead (%(currency)s)") % {"currency": currency},
+                f"{credit_value / leads:.2f}" if leads else "–",
+            ),
+        ]
+        body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        return format_html('<table class="provider-costs">{}</table>', body)
+
+    @admin.display(description=gettext_lazy("provider calls of this order"))
+    def provider_calls(self, obj):
+        if obj is None or obj.pk is None:
+            return ""
+        calls = list(calls_for_order(obj.pk)[:PROVIDER_CALLS_SHOWN])
+        if not calls:
+            return _("No provider calls were made for this order.")
+        head = format_html_join(
+            "",
+            "<th>{}</th>",
+            [
+                (_("time"),),
+                (_("provider"),),
+                (_("operation"),),
+                (_("outcome"),),
+                (_("HTTP status"),),
+                (_("attempt"),),
+                (_("records"),),
+                (_("cost (US cents)"),),
+                (_("error"),),
+            ],
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    formats.localize(timezone.localtime(c.created_at)),
+                    c.provider,
+                    c.get_operation_display(),
+                    c.get_outcome_display(),
+                    c.http_status or "",
+                    c.attempt,
+                    c.records_returned,
+                    f"{c.estimated_cost:.2f}",
+                    c.error_message[:200],
+                )
+                for c in calls
+            ),
+        )
+        return format_html('<table class="provider-calls"><tr>{}</tr>{}</table>', head, rows)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lstrip("#")

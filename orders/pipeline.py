@@ -1,4 +1,5 @@
-"""The list-building pipeline: one restartable ``build`` step per order.
+"""The list-building pipeline: a restartable ``build`` step per order, then (when Hunter is
+configured) a restartable ``verify`` step checking the built leads' emails before QA#1.
 
 The step row (``PipelineStep``) is the durable checkpoint and the source of truth:
 
@@ -12,9 +13,16 @@ The step row (``PipelineStep``) is the durable checkpoint and the source of trut
 - Leads are inserted with ``bulk_create(ignore_conflicts=True)`` on the (order, dedupe_key)
   unique constraint, so even a replayed page cannot insert a lead twice.
 
+- Search stubs (a RocketReach profile without a usable email) wait in the step's state as
+  lookups: each is issued once (the provider remembers it) and polled by rescheduling.
+
 Provider errors never make a worker sleep: rate limits and retries reschedule the job
 (``schedule_on_commit``); an open breaker pauses the order until the sweeper finds the
-provider healthy again (or the fallback provider takes over when its switch is on).
+provider healthy again (or the fallback provider takes over when its switch is on). The
+retry budget (``PROVIDER_MAX_ATTEMPTS``) counts consecutive failures while the provider is
+considered healthy; once its breaker opens the order pauses, however long the outage lasts.
+A fallback that cannot serve the criteria, has spent its quota or runs dry hands the step
+back to its primary provider (paused while that is still down); it never ends the build.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import re
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -43,12 +52,15 @@ from providers.base import (
     Criteria,
     PermanentError,
     ProviderError,
+    QuotaExhausted,
     RateLimited,
     TransientError,
+    Unsupported,
     backoff_delay,
     get_provider,
 )
 from solosales.core import flags
+from solosales.core.errors import IllegalTransition
 from solosales.core.jobs import enqueue_now, enqueue_on_commit, schedule_on_commit
 
 log = logging.getLogger(__name__)
@@ -56,6 +68,7 @@ log = logging.getLogger(__name__)
 S = OrderStatus
 St = PipelineStep.Status
 ACTIVE_STEP_STATUSES = (St.PENDING, St.RUNNING, St.WAITING)
+VERIFIER = "hunter"  # verifies built leads' emails when configured (HUNTER_API_KEY)
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _LEAD_LIMITS = {
     f.name: f.max_length
@@ -105,6 +118,46 @@ def run_budget_seconds() -> float:
 
 def breaker_retry_seconds() -> int:
     return int(getattr(settings, "PROVIDER_BREAKER_RESET", 60))
+
+
+def lookup_poll_seconds() -> float:
+    # How long a profile lookup is left alone before checkStatus is asked again.
+    return float(getattr(settings, "PROVIDER_LOOKUP_POLL_SECONDS", 10))
+
+
+def lookup_max_polls() -> int:
+    # checkStatus polls per profile before the lookup is given up (the lead is rejected).
+    return int(getattr(settings, "PROVIDER_LOOKUP_MAX_POLLS", 12))
+
+
+def lookup_batch() -> int:
+    # Lookups issued or polled per pass, and at most this many waiting at once per step.
+    return int(getattr(settings, "PROVIDER_LOOKUP_BATCH", 25))
+
+
+def verify_page_size() -> int:
+    # Emails verified per checkpoint (one verification is one call: Hunter allows ~10/s).
+    return int(getattr(settings, "PIPELINE_VERIFY_PAGE_SIZE", 25))
+
+
+def verify_recheck_seconds() -> float:
+    # Hunter answered 202 ("still verifying"): ask again after this long.
+    return float(getattr(settings, "PROVIDER_VERIFY_RECHECK_SECONDS", 30))
+
+
+def verify_max_checks() -> int:
+    # 202 answers per email before it is left with the status the build step found.
+    return int(getattr(settings, "PROVIDER_VERIFY_MAX_CHECKS", 5))
+
+
+def verification_wanted() -> bool:
+    """Built leads are verified when the verifier (Hunter) is configured: its API key is set.
+    Without it (the sandbox demo) the build goes straight to QA#1."""
+    try:
+        provider = get_provider(VERIFIER)
+    except KeyError:
+        return False
+    return type(provider).is_configured() and provider.can_verify_email
 
 
 # --- claiming --------------------------------------------------------------------------
@@ -203,70 +256,121 @@ class ClaimLost(Exception):
     """Our lease expired and another run took the step over; stop without writing."""
 
 
-def _commit_page(*, step_id: int, token: str, order_id: int, records, next_cursor: str | None) -> dict:
-    """Stores one page's leads and the new cursor in one transaction; returns the counts."""
-    with transaction.atomic():
-        step = PipelineStep.objects.select_for_update().get(pk=step_id)
-        if step.job_id != token or step.status != St.RUNNING:
-            raise ClaimLost()
-        order = Order.objects.select_for_update().select_related("rules_version").get(pk=order_id)
-        if order.status != S.BUILDING:
-            raise ClaimLost()
-        rules = order.rules_version
-        required = rules.required_fields_mql if order.type == OrderType.MQL else rules.required_fields_list
-        accepted_statuses = list(rules.accepted_email_statuses)
-        criteria = Criteria.from_dict(order.criteria)
-        state = dict(step.state or {})
-        valid_so_far = int(state.get("valid", 0))
-        need = max(0, order.target_count - valid_so_far)
+def _lock(step_id: int, token: str, order_id: int) -> tuple[PipelineStep, Order]:
+    """The step and its building order, locked; ClaimLost unless the step is still ours."""
+    step = PipelineStep.objects.select_for_update().get(pk=step_id)
+    if step.job_id != token or step.status != St.RUNNING:
+        raise ClaimLost()
+    order = Order.objects.select_for_update().select_related("rules_version").get(pk=order_id)
+    if order.status != S.BUILDING:
+        raise ClaimLost()
+    return step, order
 
-        prepared = []
-        for record in records:
-            values = normalise_record(record, provider=step.provider)
-            key = dedupe_key(values)
-            if key:
-                prepared.append((key, values))
-        keys = {k for k, _v in prepared}
-        emails = {v["email"] for _k, v in prepared if v["email"]}
-        existing = set(Lead.objects.filter(order_id=order_id, dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-        suppressed = set(SuppressedAddress.objects.filter(email__in=emails).values_list("email", flat=True))
 
-        counts = Counter()
-        seen = set(existing)
-        leads = []
-        new_valid = 0
-        for key, values in prepared:
-            if new_valid >= need:
-                break  # target reached: the rest of the page is not needed
-            if key in seen:
-                counts["duplicate"] += 1
-                continue
-            seen.add(key)
-            if values["email"] in suppressed:
-                counts["suppressed"] += 1
-                continue
-            reason = validate_lead(values, required=required, accepted_statuses=accepted_statuses, criteria=criteria)
-            status = Lead.Status.INVALID if reason else Lead.Status.VALID
-            if not reason:
-                new_valid += 1
-            counts["invalid" if reason else "valid"] += 1
-            leads.append(
-                Lead(
-                    order_id=order_id,
-                    dedupe_key=key,
-                    status=status,
-                    invalid_reason=reason[:500],
-                    page_cursor=(step.cursor or "")[:200],
-                    **values,
-                )
+def _rules(order: Order) -> tuple[list[str], list[str]]:
+    rules = order.rules_version
+    required = rules.required_fields_mql if order.type == OrderType.MQL else rules.required_fields_list
+    return list(required), list(rules.accepted_email_statuses)
+
+
+def _store_records(*, step: PipelineStep, order: Order, state: dict, records, page_cursor: str, can_lookup: bool):
+    """Inserts one batch of records as leads (inside the caller's transaction, rows locked)
+    and updates ``state``'s counters; returns the counts to add to the order.
+
+    A record that ``needs_lookup`` (a search stub of a provider with lookups) becomes a
+    waiting lookup in ``state["lookups"]`` instead of a lead (at most ``lookup_batch()`` wait
+    at once); waiting lookups of the current provider count towards the target, so no more
+    of them are bought than can be used."""
+    required, accepted_statuses = _rules(order)
+    criteria = Criteria.from_dict(order.criteria)
+    valid_so_far = int(state.get("valid", 0))
+    lookups = dict(state.get("lookups") or {})
+    reserved = sum(1 for entry in lookups.values() if entry.get("provider") == step.provider)
+    need = max(0, order.target_count - valid_so_far - reserved)
+
+    prepared = []
+    for record in records:
+        values = normalise_record(record, provider=step.provider)
+        key = dedupe_key(values)
+        if key:
+            stub = can_lookup and bool(getattr(record, "needs_lookup", False)) and bool(values["provider_id"])
+            prepared.append((key, values, stub))
+    keys = {k for k, _v, _s in prepared}
+    emails = {v["email"] for _k, v, _s in prepared if v["email"]}
+    existing = set(Lead.objects.filter(order_id=order.pk, dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    suppressed = set(SuppressedAddress.objects.filter(email__in=emails).values_list("email", flat=True))
+
+    counts = Counter()
+    seen = set(existing)
+    leads = []
+    taken = 0
+    for key, values, stub in prepared:
+        if taken >= need:
+            break  # target reached (or reserved for lookups under way): the rest is not needed
+        if key in seen or (stub and values["provider_id"] in lookups):
+            counts["duplicate"] += 1
+            continue
+        seen.add(key)
+        if stub:
+            if reserved + counts["lookup"] >= lookup_batch():
+                continue  # enough lookups under way; later pages bring more people
+            kept = {k: v for k, v in values.items() if k != "raw"}
+            lookups[values["provider_id"]] = {"provider": step.provider, "polls": 0, "due": 0, "values": kept}
+            counts["lookup"] += 1
+            taken += 1
+            continue
+        if values["email"] in suppressed:
+            counts["suppressed"] += 1
+            continue
+        reason = validate_lead(values, required=required, accepted_statuses=accepted_statuses, criteria=criteria)
+        if not reason:
+            taken += 1
+        counts["invalid" if reason else "valid"] += 1
+        leads.append(
+            Lead(
+                order_id=order.pk,
+                dedupe_key=key,
+                status=Lead.Status.INVALID if reason else Lead.Status.VALID,
+                invalid_reason=reason[:500],
+                page_cursor=(page_cursor or "")[:200],
+                **values,
             )
-        counts["skipped_no_id"] = len(records) - len(prepared)
-        Lead.objects.bulk_create(leads, ignore_conflicts=True, batch_size=500)
-        state["valid"] = valid_so_far + counts["valid"]
-        state["invalid"] = int(state.get("invalid", 0)) + counts["invalid"] + counts["skipped_no_id"]
-        state["duplicate"] = int(state.get("duplicate", 0)) + counts["duplicate"]
-        state["suppressed"] = int(state.get("suppressed", 0)) + counts["suppressed"]
-        done = state["valid"] >= order.target_count or next_cursor is None
+        )
+    counts["skipped_no_id"] = len(records) - len(prepared)
+    Lead.objects.bulk_create(leads, ignore_conflicts=True, batch_size=500)
+    state["valid"] = valid_so_far + counts["valid"]
+    state["invalid"] = int(state.get("invalid", 0)) + counts["invalid"] + counts["skipped_no_id"]
+    state["duplicate"] = int(state.get("duplicate", 0)) + counts["duplicate"]
+    state["suppressed"] = int(state.get("suppressed", 0)) + counts["suppressed"]
+    state["lookups"] = lookups
+    return counts
+
+
+def _add_counts(order_id: int, counts) -> None:
+    order_add_counts(
+        order_id=order_id,
+        found=counts["valid"],
+        invalid=counts["invalid"] + counts["skipped_no_id"],
+        duplicate=counts["duplicate"],
+        suppressed=counts["suppressed"],
+    )
+
+
+def _commit_page(
+    *, step_id: int, token: str, order_id: int, records, next_cursor: str | None, can_lookup: bool = False
+) -> dict:
+    """Stores one page's leads and the new cursor in one transaction; returns the counts.
+    ``done``: the search is over (target reached or the provider has nothing more) and no
+    lookup is waiting."""
+    with transaction.atomic():
+        step, order = _lock(step_id, token, order_id)
+        state = dict(step.state or {})
+        counts = _store_records(
+            step=step, order=order, state=state, records=records, page_cursor=step.cursor, can_lookup=can_lookup
+        )
+        if next_cursor is None:
+            state["exhausted"] = sorted({*state.get("exhausted", []), step.provider})
+        done = (state["valid"] >= order.target_count or next_cursor is None) and not state["lookups"]
         now = timezone.now()
         PipelineStep.objects.filter(pk=step_id).update(
             cursor=(next_cursor or "")[:500],
@@ -277,14 +381,91 @@ def _commit_page(*, step_id: int, token: str, order_id: int, records, next_curso
             lease_until=now + timedelta(seconds=lease_seconds()),
             updated_at=now,
         )
-        order_add_counts(
-            order_id=order_id,
-            found=counts["valid"],
-            invalid=counts["invalid"] + counts["skipped_no_id"],
-            duplicate=counts["duplicate"],
-            suppressed=counts["suppressed"],
+        _add_counts(order_id, counts)
+    keys = ("valid", "invalid", "duplicate", "suppressed", "skipped_no_id", "lookup")
+    return {"done": done, **{k: counts[k] for k in keys}}
+
+
+# --- lookups of search stubs ---------------------------------------------------------------
+
+LOOKUP_GAVE_UP = "email lookup did not complete"
+
+
+def _poll_lookups(run: _Run, provider) -> None:
+    """Issues (first time) or polls (afterwards) the due lookups of this provider, then commits
+    what came back. The provider remembers every lookup it issued, so a repeated pass polls
+    instead of buying the profile again."""
+    step = run.step
+    now = time.time()
+    due = [
+        pid
+        for pid, entry in (step.state or {}).get("lookups", {}).items()
+        if entry.get("provider") == step.provider and float(entry.get("due", 0)) <= now
+    ][: lookup_batch()]
+    results = {}
+    error = None
+    for pid in due:
+        context = CallContext(order_id=run.order.pk, step=step.name, attempt=step.attempt + 1)
+        try:
+            results[pid] = provider.lookup(pid, context=context)
+        except ProviderError as exc:
+            error = exc
+            break
+    if results:
+        run.resume_if_paused()
+        _commit_lookups(run, results)
+    if error is not None:
+        raise error
+
+
+def _commit_lookups(run: _Run, results: dict) -> None:
+    with transaction.atomic():
+        step, order = _lock(run.step_id, run.token, run.order.pk)
+        state = dict(step.state or {})
+        lookups = dict(state.get("lookups") or {})
+        complete, gave_up = [], []
+        now = time.time()
+        for pid, record in results.items():
+            entry = lookups.get(pid)
+            if entry is None:
+                continue
+            if record is not None:
+                lookups.pop(pid)
+                record.needs_lookup = False
+                complete.append(record)
+            elif int(entry.get("polls", 0)) + 1 > lookup_max_polls():
+                lookups.pop(pid)
+                gave_up.append(entry)
+            else:
+                lookups[pid] = {**entry, "polls": int(entry.get("polls", 0)) + 1, "due": now + lookup_poll_seconds()}
+        state["lookups"] = lookups
+        counts = _store_records(
+            step=step, order=order, state=state, records=complete, page_cursor="lookup", can_lookup=False
         )
-    return {"done": done, **{k: counts[k] for k in ("valid", "invalid", "duplicate", "suppressed", "skipped_no_id")}}
+        rejected = [
+            Lead(
+                order_id=order.pk,
+                dedupe_key=dedupe_key(entry["values"]),
+                status=Lead.Status.INVALID,
+                invalid_reason=LOOKUP_GAVE_UP,
+                page_cursor="lookup",
+                **entry["values"],
+            )
+            for entry in gave_up
+        ]
+        Lead.objects.bulk_create(rejected, ignore_conflicts=True)
+        counts["invalid"] += len(rejected)
+        state["invalid"] = int(state.get("invalid", 0)) + len(rejected)
+        state["lookups_given_up"] = int(state.get("lookups_given_up", 0)) + len(rejected)
+        now_dt = timezone.now()
+        PipelineStep.objects.filter(pk=step.pk).update(
+            state=state,
+            attempt=0,
+            last_error="",
+            lease_until=now_dt + timedelta(seconds=lease_seconds()),
+            updated_at=now_dt,
+        )
+        _add_counts(order.pk, counts)
 
 
 # --- automated QA checks -----------------------------------------------------------------
@@ -352,23 +533,45 @@ def _pick_sample(order: Order, size: int) -> list[int]:
     return sample
 
 
-def _finish(step_id: int, token: str, order_id: int) -> str:
-    """Building is over: list_qa with the automated checks and the sample stored for the
-    reviewer; with the QA#1 switch off an automatic decision follows."""
+# --- finishing -------------------------------------------------------------------------------
+
+
+def _finish(run: _Run) -> str:
+    """The step is over. A build step hands over to email verification when it is wanted;
+    otherwise (and after verification) the order goes to list_qa with the automated checks
+    and the sample stored on the build step for the reviewer; with the QA#1 switch off an
+    automatic decision follows."""
+    run.resume_if_paused()
     with transaction.atomic():
-        step = PipelineStep.objects.select_for_update().get(pk=step_id)
-        if step.job_id != token:
+        step = PipelineStep.objects.select_for_update().get(pk=run.step_id)
+        if step.job_id != run.token:
             raise ClaimLost()
-        order = Order.objects.select_related("rules_version").get(pk=order_id)
+        order = Order.objects.select_related("rules_version").get(pk=run.order.pk)
         if order.status != S.BUILDING:
             raise ClaimLost()
+        done = {"status": St.DONE, "lease_until": None, "not_before": None, "updated_at": timezone.now()}
+        if step.name == PipelineStep.Name.BUILD and verification_wanted():
+            PipelineStep.objects.filter(pk=step.pk).update(**done)
+            verify, _created = PipelineStep.objects.get_or_create(
+                order=order, name=PipelineStep.Name.VERIFY, defaults={"provider": VERIFIER}
+            )
+            if verify.status != St.DONE:
+                enqueue_on_commit(jobs.run_step, verify.pk, queue="providers")
+            return "verifying"
         checks = automated_checks(order)
-        state = dict(step.state or {})
+        if step.name == PipelineStep.Name.VERIFY:
+            state = step.state or {}
+            checks["summary"]["verification"] = {
+                k: state.get(k, 0) for k in ("verified", "invalidated", "unverified", "stopped")
+            }
+            PipelineStep.objects.filter(pk=step.pk).update(**done)
+            build = PipelineStep.objects.select_for_update().get(order=order, name=PipelineStep.Name.BUILD)
+        else:
+            build = step
+        state = dict(build.state or {})
         state["qa_checks"] = checks
         state["qa_sample"] = _pick_sample(order, order.rules_version.qa_sample_size)
-        PipelineStep.objects.filter(pk=step_id).update(
-            status=St.DONE, state=state, lease_until=None, not_before=None, updated_at=timezone.now()
-        )
+        PipelineStep.objects.filter(pk=build.pk).update(state=state, **(done if build.pk == step.pk else {}))
         order = order_transition(
             order=order,
             name="finish_building",
@@ -405,13 +608,20 @@ def _reschedule(step_id: int, token: str, *, delay: float, error: str, attempt: 
             schedule_on_commit(jobs.run_step, step_id, delay=timedelta(seconds=delay), queue="providers")
 
 
-def _fallback_name(provider_name: str) -> str | None:
+def _primary(step: PipelineStep) -> str:
+    """The provider the step started on (the one a fallback stands in for)."""
+    used = (step.state or {}).get("providers_used")
+    return used[0] if used else step.provider
+
+
+def _fallback_name(step: PipelineStep) -> str | None:
     if not flags.is_on(flags.PROVIDER_FALLBACK):
         return None
+    state = step.state or {}
+    spent = {*state.get("unusable", []), *state.get("exhausted", [])}
     try:
-        provider = get_provider(provider_name)
-        fallback = provider.fallback_name
-        if not fallback or fallback == provider_name:
+        fallback = get_provider(step.provider).fallback_name
+        if not fallback or fallback == step.provider or fallback in spent:
             return None
         fallback_cls = type(get_provider(fallback))
     except KeyError:
@@ -419,9 +629,11 @@ def _fallback_name(provider_name: str) -> str | None:
     return fallback if fallback_cls.is_configured() else None
 
 
-def _switch_provider(step: PipelineStep, token: str, order_id: int, new: str, reason: str) -> bool:
+def _switch_provider(step_id: int, token: str, order_id: int, new: str, reason: str, *, spent: str = "") -> bool:
+    """Moves the step to provider ``new`` (each provider keeps its own cursor). ``spent``
+    ("unusable" or "exhausted") records why the provider left is not to be used again."""
     with transaction.atomic():
-        locked = PipelineStep.objects.select_for_update().get(pk=step.pk)
+        locked = PipelineStep.objects.select_for_update().get(pk=step_id)
         if locked.job_id != token:
             return False
         state = dict(locked.state or {})
@@ -430,7 +642,9 @@ def _switch_provider(step: PipelineStep, token: str, order_id: int, new: str, re
         state["cursors"] = cursors
         state.setdefault("providers_used", [locked.provider])
         state["providers_used"] = [*state["providers_used"], new]
-        PipelineStep.objects.filter(pk=step.pk).update(
+        if spent:
+            state[spent] = sorted({*state.get(spent, []), locked.provider})
+        PipelineStep.objects.filter(pk=step_id).update(
             provider=new, cursor=cursors.get(new, ""), attempt=0, state=state, last_error=reason[:2000]
         )
         Order.objects.filter(pk=order_id).update(provider=new)
@@ -438,6 +652,9 @@ def _switch_provider(step: PipelineStep, token: str, order_id: int, new: str, re
 
 
 def _pause(step_id: int, token: str, order_id: int, reason: str) -> None:
+    """The provider is down (its breaker is open): the order is paused and the step waits for
+    the breaker's trial. The retry budget starts afresh: it is for failures while the provider
+    is healthy, not for how long an outage lasts."""
     delay = breaker_retry_seconds()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -447,7 +664,7 @@ def _pause(step_id: int, token: str, order_id: int, reason: str) -> None:
                 name="pause",
                 reason=_("The data provider is unavailable; building resumes automatically."),
             )
-        _reschedule(step_id, token, delay=delay, error=reason)
+        _reschedule(step_id, token, delay=delay, error=reason, attempt=0)
 
 
 def _provider_healthy(name: str) -> bool:
@@ -460,29 +677,51 @@ def _provider_healthy(name: str) -> bool:
         return True
 
 
-def _handle_error(exc: Exception, *, step: PipelineStep, token: str, order: Order) -> str:
+def _back_to_primary(run: _Run, step: PipelineStep, reason: str, *, spent: str) -> str:
+    """The fallback cannot (or can no longer) serve: the step returns to its primary provider,
+    and the order waits paused while the primary is still down."""
+    primary = _primary(step)
+    reason = f"{reason}; {primary} resumes when it is available again"[:2000]
+    if not _switch_provider(step.pk, run.token, run.order.pk, primary, reason, spent=spent):
+        return "claim_lost"
+    if _provider_healthy(primary):
+        return "switched"
+    _pause(step.pk, run.token, run.order.pk, reason)
+    return "paused"
+
+
+def _handle_error(exc: Exception, *, run: _Run) -> str:
+    step = PipelineStep.objects.get(pk=run.step_id)
+    if step.job_id != run.token:
+        return "claim_lost"
+    token, order = run.token, run.order
     attempt = step.attempt + 1
     reason = f"{step.provider}: {getattr(exc, 'reason', exc)}"[:2000]
     if isinstance(exc, RateLimited):
         _reschedule(step.pk, token, delay=exc.retry_after, error=reason)
         return "rate_limited"
-    if isinstance(exc, CircuitOpen):
-        fallback = _fallback_name(step.provider)
+    on_fallback = step.name == PipelineStep.Name.BUILD and step.provider != _primary(step)
+    if isinstance(exc, QuotaExhausted | Unsupported) and on_fallback:
+        return _back_to_primary(run, step, reason, spent="unusable")
+    # An outage: the breaker is open, or this failure tripped it (or failed its trial call).
+    if isinstance(exc, CircuitOpen) or (isinstance(exc, TransientError) and not _provider_healthy(step.provider)):
+        fallback = _fallback_name(step) if step.name == PipelineStep.Name.BUILD else None
         if fallback:
-            if _switch_provider(step, token, order.pk, fallback, reason):
+            if _switch_provider(step.pk, token, order.pk, fallback, reason):
                 return "fallback"
             return "claim_lost"
         _pause(step.pk, token, order.pk, reason)
         return "paused"
-    if isinstance(exc, PermanentError):
+    if isinstance(exc, PermanentError | QuotaExhausted | Unsupported):
         _release(step.pk, token, status=St.FAILED, last_error=reason, attempt=attempt)
         order_fail(
             order=order,
             reason=_("Data provider refused the request: %(reason)s") % {"reason": reason[:400]},
         )
         return "failed"
-    # TransientError, an unknown ProviderError, or an unexpected bug in a page: retry a few
-    # times with backoff, then fail the order (hold released) instead of looping forever.
+    # TransientError while the provider is considered healthy, an unknown ProviderError, or
+    # an unexpected bug in a page: retry a few times with backoff, then fail the order (hold
+    # released) instead of looping forever.
     if attempt >= max_attempts():
         _release(step.pk, token, status=St.FAILED, last_error=reason, attempt=attempt)
         order_fail(
@@ -494,7 +733,35 @@ def _handle_error(exc: Exception, *, step: PipelineStep, token: str, order: Orde
     return "retry"
 
 
-# --- the step ------------------------------------------------------------------------------
+# --- the steps -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """One claimed run of a step: the claim token, the order as last seen, the step as last read."""
+
+    step_id: int
+    token: str
+    order: Order
+    step: PipelineStep
+
+    def refresh(self) -> PipelineStep:
+        self.step = PipelineStep.objects.get(pk=self.step_id)
+        if self.step.job_id != self.token:
+            raise ClaimLost()
+        return self.step
+
+    def resume_if_paused(self) -> None:
+        """A paused order resumes only once a call went through (not merely because the
+        breaker lets a trial call pass), so a failing trial leaves the timeline alone."""
+        if self.order.status != S.PAUSED:
+            return
+        try:
+            self.order = order_transition(
+                order=self.order, name="resume", reason=_("The data provider is available again.")
+            )
+        except IllegalTransition:
+            raise ClaimLost() from None
 
 
 def run_step(step_id: int) -> str:
@@ -511,54 +778,109 @@ def run_step(step_id: int) -> str:
 def _run_claimed(step_id: int, token: str) -> str:
     step = PipelineStep.objects.select_related("order").get(pk=step_id)
     order = step.order
-    if step.name != PipelineStep.Name.BUILD:
+    if step.name not in (PipelineStep.Name.BUILD, PipelineStep.Name.VERIFY):
         _release(step_id, token, status=St.FAILED, last_error=f"unknown step {step.name}")
         return "unknown_step"
     if order.status not in (S.QUEUED, S.BUILDING, S.PAUSED):
         _release(step_id, token, status=St.DONE if order.status != S.CANCELLED else St.FAILED)
         return "order_not_building"
-    if order.status == S.PAUSED:
-        if not _provider_healthy(step.provider):
-            _reschedule(step_id, token, delay=breaker_retry_seconds(), error=step.last_error)
-            return "still_paused"
-        order = order_transition(order=order, name="resume", reason=_("The data provider is available again."))
-    elif order.status == S.QUEUED:
+    if order.status == S.PAUSED and not _provider_healthy(step.provider):
+        _reschedule(step_id, token, delay=breaker_retry_seconds(), error=step.last_error)
+        return "still_paused"
+    if order.status == S.QUEUED:
         order = order_transition(order=order, name="start", fields={"provider": step.provider})
+    run = _Run(step_id=step_id, token=token, order=order, step=step)
+    if step.name == PipelineStep.Name.VERIFY:
+        from orders import verification  # it builds on this module's claim, commit and error handling
 
-    criteria = Criteria.from_dict(order.criteria)
+        return verification.run_verify(run)
+    return _run_build(run)
+
+
+def _hand_over(run: _Run) -> str:
+    # Hand over to a fresh job so no single job outlives RQ's timeout.
+    with transaction.atomic():
+        if _release(run.step_id, run.token, status=St.PENDING):
+            enqueue_on_commit(jobs.run_step, run.step_id, queue="providers")
+    return "continued"
+
+
+def _run_build(run: _Run) -> str:
+    criteria = Criteria.from_dict(run.order.criteria)
     started = time.monotonic()
     while True:
-        step.refresh_from_db()
-        if step.job_id != token:
-            return "claim_lost"
+        step = run.refresh()
         try:
             provider = get_provider(step.provider)
         except KeyError:
-            return _handle_error(
-                PermanentError(f"unknown provider {step.provider!r}"), step=step, token=token, order=order
-            )
-        context = CallContext(order_id=order.pk, step=step.name, attempt=step.attempt + 1)
+            return _handle_error(PermanentError(f"unknown provider {step.provider!r}"), run=run)
         try:
-            page = provider.search(criteria, cursor=step.cursor or None, page_size=page_size(), context=context)
+            action = _build_once(run, provider, criteria)
         except ProviderError as exc:
-            outcome = _handle_error(exc, step=step, token=token, order=order)
-            if outcome == "fallback":
+            outcome = _handle_error(exc, run=run)
+            if outcome in ("fallback", "switched"):
                 continue
             return outcome
+        except ClaimLost:
+            raise
         except Exception as exc:
-            log.exception("build step %s: unexpected error from provider %s", step_id, step.provider)
-            return _handle_error(TransientError(str(exc)[:500]), step=step, token=token, order=order)
-        result = _commit_page(
-            step_id=step_id, token=token, order_id=order.pk, records=page.records, next_cursor=page.next_cursor
-        )
-        if result["done"]:
-            return _finish(step_id, token, order.pk)
+            log.exception("build step %s: unexpected error from provider %s", run.step_id, step.provider)
+            return _handle_error(TransientError(str(exc)[:500]), run=run)
+        if action == "finished":
+            return _finish(run)
+        if action == "back_to_primary":
+            outcome = _back_to_primary(
+                run, run.refresh(), f"{step.provider}: no more results for these criteria", spent="exhausted"
+            )
+            if outcome == "switched":
+                continue
+            return outcome
+        if action == "wait_lookups":
+            lookups = (run.refresh().state or {}).get("lookups", {})
+            due = min((float(e.get("due", 0)) for e in lookups.values()), default=0.0)
+            _reschedule(run.step_id, run.token, delay=due - time.time(), error=step.last_error)
+            return "waiting_for_lookups"
         if time.monotonic() - started > run_budget_seconds():
-            # Hand over to a fresh job so no single job outlives RQ's timeout.
-            with transaction.atomic():
-                if _release(step_id, token, status=St.PENDING):
-                    enqueue_on_commit(jobs.run_step, step_id, queue="providers")
-            return "continued"
+            return _hand_over(run)
+
+
+def _build_once(run: _Run, provider, criteria: Criteria) -> str:
+    """One move of the build step: poll the lookups that are due, then fetch and commit one
+    search page, or say what is next ("finished", "wait_lookups", "back_to_primary")."""
+    step = run.step
+    if provider.can_lookup and any(
+        e.get("provider") == step.provider for e in (step.state or {}).get("lookups", {}).values()
+    ):
+        _poll_lookups(run, provider)
+        step = run.refresh()
+    state = step.state or {}
+    valid = int(state.get("valid", 0))
+    target = run.order.target_count
+    waiting = sum(1 for e in state.get("lookups", {}).values() if e.get("provider") == step.provider)
+    searched_out = step.provider in state.get("exhausted", [])
+    if valid >= target:
+        return "finished"
+    if searched_out or waiting >= lookup_batch() or valid + waiting >= target:
+        if waiting:
+            return "wait_lookups"
+        if step.provider != _primary(step):
+            return "back_to_primary"  # the fallback ran dry; the primary may still have more
+        return "finished"
+    context = CallContext(order_id=run.order.pk, step=step.name, attempt=step.attempt + 1)
+    page = provider.search(criteria, cursor=step.cursor or None, page_size=page_size(), context=context)
+    run.resume_if_paused()
+    # Lookups that keep not completing stop being bought: further stubs are taken as they are
+    # (and rejected for their missing email), so a provider's slow lookups cannot drain credits.
+    buy_lookups = provider.can_lookup and int(state.get("lookups_given_up", 0)) < lookup_batch()
+    _commit_page(
+        step_id=run.step_id,
+        token=run.token,
+        order_id=run.order.pk,
+        records=page.records,
+        next_cursor=page.next_cursor,
+        can_lookup=buy_lookups,
+    )
+    return "page"
 
 
 # --- sweeper ---------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A provider turns ``Criteria`` into pages of ``PersonRecord``. Failures are ``ProviderError``
 subclasses that tell the caller what to do next: reschedule (``RateLimited``), retry with
-backoff (``TransientError``), fail the step (``PermanentError``) or pause the order
-(``CircuitOpen``). Callers never sleep on a provider's behalf.
+backoff (``TransientError``), fail the step (``PermanentError``), pause the order
+(``CircuitOpen``), stop using a provider whose quota is spent (``QuotaExhausted``) or that
+cannot serve the criteria at all (``Unsupported``). Callers never sleep on a provider's behalf.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class PersonRecord:
     region: str = ""
     city: str = ""
     raw: dict = field(default_factory=dict)  # the provider's record, secrets stripped
+    # The search answer is a stub (no usable email yet): the full record costs a lookup
+    # (``Provider.lookup``), which the pipeline issues once and polls for.
+    needs_lookup: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,6 +157,19 @@ class CircuitOpen(ProviderError):
     default_reason = _("The data provider is failing repeatedly; calls are paused.")
 
 
+class QuotaExhausted(ProviderError):
+    """The account's usage quota is spent (e.g. Hunter's 429 "usage limit reached"): unlike a
+    rate limit, waiting seconds or minutes does not help, so the caller stops using it."""
+
+    default_reason = _("The data provider's usage limit for this account is reached.")
+
+
+class Unsupported(ProviderError):
+    """This provider cannot serve these criteria at all (no request was sent)."""
+
+    default_reason = _("The data provider cannot search for these criteria.")
+
+
 class Provider:
     """Base class. Subclasses set ``name`` and implement ``search`` (and ``verify_email`` if they can)."""
 
@@ -168,6 +185,10 @@ class Provider:
     def search(self, criteria: Criteria, *, cursor: str | None, page_size: int, context: CallContext) -> SearchPage:
         raise NotImplementedError
 
+    def unsupported_reason(self, criteria: Criteria) -> str:
+        """Why this provider cannot search for ``criteria`` at all ("" when it can)."""
+        return ""
+
     def verify_email(self, email: str, *, context: CallContext) -> str | None:
         """Return one of EMAIL_STATUSES, or None while the provider is still verifying (ask again later)."""
         raise NotImplementedError(f"{self.name} cannot verify emails")
@@ -175,6 +196,15 @@ class Provider:
     @property
     def can_verify_email(self) -> bool:
         return type(self).verify_email is not Provider.verify_email
+
+    def lookup(self, profile_id: str, *, context: CallContext) -> PersonRecord | None:
+        """The full record of a search stub (``needs_lookup``), or None while the provider is
+        still looking it up (ask again later). Never spends a second credit on one profile."""
+        raise NotImplementedError(f"{self.name} has no lookups")
+
+    @property
+    def can_lookup(self) -> bool:
+        return type(self).lookup is not Provider.lookup
 
 
 _REGISTRY: dict[str, type[Provider]] = {}

@@ -5,6 +5,7 @@ rate limiter, refused by the open breaker (no request sent), timed out, or garbl
 response is mapped onto the ``ProviderError`` family so the pipeline knows what to do:
 
     429 (and any status the provider uses for "slow down") -> RateLimited(retry_after)
+    the status a provider uses for "quota used up"          -> QuotaExhausted (Hunter's 429)
     5xx, timeouts, connection errors, malformed JSON        -> TransientError (counts for the breaker)
     401 / 403                                                -> PermanentError (bad key / forbidden)
     other 4xx                                                -> PermanentError (bad request)
@@ -33,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .audit import record_call, scrub_text
-from .base import CallContext, CircuitOpen, PermanentError, RateLimited, TransientError
+from .base import CallContext, CircuitOpen, PermanentError, QuotaExhausted, RateLimited, TransientError
 from .models import Outcome
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class ProviderHttp:
         limiter=None,
         breaker: pybreaker.CircuitBreaker | None = None,
         rate_limit_statuses: tuple[int, ...] = (429,),
+        quota_statuses: tuple[int, ...] = (),
         session: requests.Session | None = None,
     ):
         self.provider = provider
@@ -141,6 +143,7 @@ class ProviderHttp:
         self.limiter = limiter
         self.breaker = breaker
         self.rate_limit_statuses = rate_limit_statuses
+        self.quota_statuses = quota_statuses
         self.session = session or requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "SoloSales/1.0"})
         self.session.headers.update(headers or {})
@@ -252,6 +255,17 @@ class ProviderHttp:
         request_id = response.headers.get("RR-Request-ID") or response.headers.get("X-Request-Id") or ""
         audit = {"http_status": status, "latency_ms": latency, "provider_request_id": request_id}
 
+        if status in self.quota_statuses:
+            message = self._error_text(response)
+            self._record(
+                operation,
+                Outcome.RATE_LIMITED,
+                context,
+                summary,
+                error_message=f"usage limit reached (quota, not a rate limit): {message}"[:4000],
+                **audit,
+            )
+            raise QuotaExhausted(provider=self.provider, http_status=status)
         if status in self.rate_limit_statuses:
             wait = parse_retry_after(response.headers.get("Retry-After"))
             message = self._error_text(response)

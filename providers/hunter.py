@@ -5,7 +5,13 @@ domains. They come from the criteria's keywords: an entry that looks like a doma
 (``acme.com``) or is written ``domain:acme.com``. Seniorities and departments are passed
 as Hunter's own filters where they map (executive/senior/junior; its department names);
 titles, industries, sizes and geography cannot be asked of Hunter and are left to the
-pipeline's criteria check. The cursor is ``"<domain index>:<offset>"``.
+pipeline's criteria check. The cursor is ``"<domain index>:<offset>"``. Criteria without
+any domain cannot be served at all: ``search`` says so (``Unsupported``, audited, no request
+sent) instead of answering an empty page that would look like "nobody matches".
+
+Hunter answers 403 for its per-second rate limit and 429 once the account's usage limit
+(the plan's monthly quota) is reached: the first is retried after a short wait, the second
+raises ``QuotaExhausted`` because waiting will not help.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
-from .audit import scrub
-from .base import CallContext, Criteria, PersonRecord, Provider, SearchPage, register
+from .audit import record_call, scrub
+from .base import CallContext, Criteria, PersonRecord, Provider, SearchPage, Unsupported, register
 from .breakers import get_breaker
 from .http import MalformedResponse, Parsed, ProviderHttp
-from .models import Operation
+from .models import Operation, Outcome
 from .ratelimit import get_limiter
 
 MAX_LIMIT = 100
@@ -164,8 +171,10 @@ class HunterProvider(Provider):
             secrets=(self.api_key,),
             limiter=get_limiter(self.name),
             breaker=get_breaker(self.name),
-            # Hunter: 403 = rate limit reached, 429 = usage limit reached (both: come back later).
-            rate_limit_statuses=(403, 429),
+            # Hunter: 403 = rate limit reached (come back in a moment), 429 = usage limit
+            # reached (the plan's quota: coming back soon will not help).
+            rate_limit_statuses=(403,),
+            quota_statuses=(429,),
         )
         overrides = getattr(settings, "PROVIDER_COST_CENTS", {}).get(self.name, {})
         self.costs = {k: Decimal(str(v)) for k, v in {**DEFAULT_COSTS, **overrides}.items()}
@@ -174,8 +183,25 @@ class HunterProvider(Provider):
     def is_configured(cls) -> bool:
         return bool(getattr(settings, "HUNTER_API_KEY", ""))
 
+    def unsupported_reason(self, criteria: Criteria) -> str:
+        if domains_from(criteria):
+            return ""
+        return str(_("Hunter searches by company domain, and these criteria name none (a keyword like acme.com)."))
+
     def search(self, criteria: Criteria, *, cursor: str | None, page_size: int, context: CallContext) -> SearchPage:
         domains = domains_from(criteria)
+        if not domains:
+            reason = self.unsupported_reason(criteria)
+            record_call(
+                provider=self.name,
+                operation=Operation.DOMAIN_SEARCH,
+                outcome=Outcome.ERROR,
+                context=context,
+                request_summary={"criteria": criteria.to_dict()},
+                error_message=f"criteria not supported, no request sent: {reason}",
+                secrets=(self.api_key,),
+            )
+            raise Unsupported(reason, provider=self.name)
         domain_index, offset = 0, 0
         if cursor:
             try:

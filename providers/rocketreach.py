@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from .audit import scrub
 from .base import CallContext, Criteria, PersonRecord, Provider, SearchPage, register
 from .breakers import get_breaker
+from .geo import COUNTRY_NAMES
 from .http import MalformedResponse, Parsed, ProviderHttp
 from .models import LookupRecord, LookupStatus, Operation
 from .ratelimit import get_limiter
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_START = 10_000
 MAX_PAGE_SIZE = 100
+MAX_LOOKUP_ISSUES = 2  # a lookup RocketReach reports "not queued" is sent once more, no more
 # Estimated list prices in US cents (RocketReach bills lookups; search pages count against
 # the plan's quota). Override with settings.PROVIDER_COST_CENTS["rocketreach"][operation].
 DEFAULT_COSTS = {
@@ -50,11 +52,81 @@ FACETS = {
     "exclude_domains": "exclude_company_domain",
 }
 
+# The order form's codes (orders.criteria) -> the facet values RocketReach searches by, which
+# are the names it shows on profiles ("C-Level", "Human Resources", LinkedIn's industry
+# names). A value that is not a known code is passed on as written (already RocketReach's).
+MANAGEMENT_LEVELS = {
+    "owner": "Founder/Owner",
+    "founder": "Founder/Owner",
+    "c_suite": "C-Level",
+    "vp": "VP",
+    "director": "Director",
+    "manager": "Manager",
+    "senior": "Senior",
+    "entry": "Entry",
+}
+DEPARTMENTS = {
+    "sales": "Sales",
+    "marketing": "Marketing",
+    "engineering": "Engineering",
+    "finance": "Finance",
+    "hr": "Human Resources",
+    "operations": "Operations",
+    "it": "Information Technology",
+    "legal": "Legal",
+    "product": "Product",
+    "customer_success": "Customer Success",
+}
+INDUSTRIES = {
+    "computer_software": "Computer Software",
+    "information_technology_and_services": "Information Technology and Services",
+    "internet": "Internet",
+    "financial_services": "Financial Services",
+    "banking": "Banking",
+    "insurance": "Insurance",
+    "marketing_and_advertising": "Marketing and Advertising",
+    "hospital_health_care": "Hospital & Health Care",
+    "biotechnology": "Biotechnology",
+    "pharmaceuticals": "Pharmaceuticals",
+    "manufacturing": "Manufacturing",
+    "automotive": "Automotive",
+    "retail": "Retail",
+    "consumer_goods": "Consumer Goods",
+    "logistics_and_supply_chain": "Logistics and Supply Chain",
+    "real_estate": "Real Estate",
+    "construction": "Construction",
+    "telecommunications": "Telecommunications",
+    "education": "Education",
+    "e_learning": "E-Learning",
+    "management_consulting": "Management Consulting",
+    "legal_services": "Legal Services",
+    "hospitality": "Hospitality",
+    "media_and_entertainment": "Media and Entertainment",
+    "oil_and_energy": "Oil & Energy",
+    "government_administration": "Government Administration",
+    "nonprofit": "Nonprofit Organization Management",
+}
+# company_size codes already are RocketReach's ranges ("51-200").
+VALUE_MAPS = {"seniorities": MANAGEMENT_LEVELS, "departments": DEPARTMENTS, "industries": INDUSTRIES}
+
+
+def _facet_values(attr: str, values: list[str]) -> list[str]:
+    mapping = VALUE_MAPS.get(attr, {})
+    out = []
+    for value in values:
+        mapped = mapping.get(value.strip().lower(), value) if mapping else value
+        if mapped not in out:
+            out.append(mapped)
+    return out
+
 
 def criteria_to_query(criteria: Criteria) -> dict:
-    """RocketReach ``query`` facets; countries and regions both go to ``geo``."""
-    query = {facet: list(getattr(criteria, attr)) for attr, facet in FACETS.items() if getattr(criteria, attr)}
-    geo = list(criteria.countries) + list(criteria.regions)
+    """RocketReach ``query`` facets with RocketReach's values; countries (ISO-2 codes in the
+    criteria) are written out as the country names ``geo`` matches, regions go as given."""
+    query = {
+        facet: _facet_values(attr, getattr(criteria, attr)) for attr, facet in FACETS.items() if getattr(criteria, attr)
+    }
+    geo = [COUNTRY_NAMES.get(code, code) for code in criteria.countries] + list(criteria.regions)
     if geo:
         query["geo"] = geo
     return query
@@ -93,8 +165,12 @@ def choose_phone(profile: dict) -> str:
     return _text(phones[0]["number"]) if phones else ""
 
 
-def profile_to_record(profile: dict) -> PersonRecord:
-    """One RocketReach profile as a PersonRecord; missing fields stay empty. Needs an id or a name."""
+def profile_to_record(profile: dict, *, looked_up: bool = False) -> PersonRecord:
+    """One RocketReach profile as a PersonRecord; missing fields stay empty. Needs an id or a name.
+
+    A search profile that is not ``complete`` or carries no email is a stub: the record says
+    ``needs_lookup`` (when it has an id to look up), so the caller can pay for its lookup.
+    ``looked_up`` marks the answer of a lookup, which is final whatever it holds."""
     if not isinstance(profile, dict):
         raise MalformedResponse("profile is not an object")
     provider_id = _text(profile.get("id"))
@@ -112,6 +188,8 @@ def profile_to_record(profile: dict) -> PersonRecord:
     if len(country) != 2:
         country = _text(profile.get("country")).upper() if len(_text(profile.get("country"))) == 2 else ""
     domain = _text(profile.get("current_employer_domain")).lower().removeprefix("www.")
+    status_text = _text(profile.get("status")).lower()
+    needs_lookup = not looked_up and bool(provider_id) and (not email or status_text not in ("", "complete"))
     return PersonRecord(
         provider="rocketreach",
         provider_id=provider_id,
@@ -133,6 +211,7 @@ def profile_to_record(profile: dict) -> PersonRecord:
         region=_text(profile.get("region")),
         city=_text(profile.get("city")),
         raw=scrub(profile),
+        needs_lookup=needs_lookup,
     )
 
 
@@ -217,7 +296,8 @@ class RocketReachProvider(Provider):
         """The full profile, or None while RocketReach is still looking it up (ask again later).
 
         A lookup is issued at most once per (order, profile): afterwards ``checkStatus`` is
-        polled. Only when RocketReach says it never queued the lookup is it issued again.
+        polled. Only when RocketReach says it never queued the lookup (so no credit was spent)
+        is it issued again, and never more than ``MAX_LOOKUP_ISSUES`` times.
         """
         profile_id = str(profile_id)
         key = LookupRecord.key_for(context.order_id, profile_id)
@@ -233,11 +313,15 @@ class RocketReachProvider(Provider):
             else:
                 return self._issue_lookup(record, context)
         if record.status == LookupStatus.COMPLETE:
-            return profile_to_record(record.profile)
+            return profile_to_record(record.profile, looked_up=True)
         statuses = self.check_status([profile_id], context=context)
         profile = statuses.get(profile_id)
-        status = _text((profile or {}).get("status")).lower()
-        if profile is None or status == LookupStatus.NOT_QUEUED:
+        if profile is None:
+            return None  # not in the answer: we cannot tell whether a credit was spent; ask again later
+        status = _text(profile.get("status")).lower()
+        if status == LookupStatus.NOT_QUEUED:
+            if record.issue_count >= MAX_LOOKUP_ISSUES:
+                return None
             # RocketReach has no lookup queued for this id (our earlier request never reached
             # it), so no credit was spent and issuing it now is safe.
             return self._issue_lookup(record, context)
@@ -274,7 +358,7 @@ class RocketReachProvider(Provider):
         LookupRecord.objects.filter(pk=record.pk).update(**fields)
         for name, value in fields.items():
             setattr(record, name, value)
-        return profile_to_record(profile) if status == LookupStatus.COMPLETE else None
+        return profile_to_record(profile, looked_up=True) if status == LookupStatus.COMPLETE else None
 
     def check_status(self, ids: list[str | int], *, context: CallContext) -> dict[str, dict]:
         """Profile id -> status object (``{"id", "status", ...}``) for the given lookups."""

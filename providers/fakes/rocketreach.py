@@ -1,14 +1,79 @@
-"""A fake RocketReach API v2: search with pagination, lookup -> checkStatus, account."""
+"""A fake RocketReach API v2: search with pagination, lookup -> checkStatus, account.
+
+The search understands RocketReach's own facet values only (``VOCABULARY``: the names shown on
+profiles, e.g. "C-Level", "Human Resources", "Computer Software"; countries written out in
+``geo``). A value it does not know matches nobody, as a literal search for it would; it is
+never translated from some other vocabulary (the order form's codes mean nothing here).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
 from ..base import Criteria, PersonRecord
-from ..rocketreach import FACETS
+from ..geo import COUNTRY_CODES
 from ..sandbox import PersonGenerator
 from . import FakeServer
+
+# RocketReach facet -> the values it searches by (closed vocabularies; other facets are free text).
+VOCABULARY = {
+    "management_levels": {"Founder/Owner", "C-Level", "VP", "Director", "Manager", "Senior", "Entry", "Intern"},
+    "department": {
+        "Sales",
+        "Marketing",
+        "Engineering",
+        "Finance",
+        "Human Resources",
+        "Operations",
+        "Information Technology",
+        "Legal",
+        "Product",
+        "Customer Success",
+    },
+    "company_industry": {
+        "Computer Software",
+        "Information Technology and Services",
+        "Internet",
+        "Financial Services",
+        "Banking",
+        "Insurance",
+        "Marketing and Advertising",
+        "Hospital & Health Care",
+        "Biotechnology",
+        "Pharmaceuticals",
+        "Manufacturing",
+        "Automotive",
+        "Retail",
+        "Consumer Goods",
+        "Logistics and Supply Chain",
+        "Real Estate",
+        "Construction",
+        "Telecommunications",
+        "Education",
+        "E-Learning",
+        "Management Consulting",
+        "Legal Services",
+        "Hospitality",
+        "Media and Entertainment",
+        "Oil & Energy",
+        "Government Administration",
+        "Nonprofit Organization Management",
+    },
+    "company_size": {"1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001-10000", "10001+"},
+}
+# RocketReach facet -> the sandbox generator's criteria attribute.
+_ATTRIBUTES = {
+    "current_title": "titles",
+    "management_levels": "seniorities",
+    "department": "departments",
+    "company_industry": "industries",
+    "company_size": "company_sizes",
+    "keyword": "keywords",
+    "exclude_current_employer": "exclude_companies",
+    "exclude_company_domain": "exclude_domains",
+}
 
 ID_BASE = 40_000_000
 _SMTP = {"valid": "valid", "accept_all": "accept-all", "invalid": "invalid", "unknown": "unknown"}
@@ -50,15 +115,56 @@ def record_to_profile(record: PersonRecord, profile_id: int, status: str = "comp
     }
 
 
-def query_to_criteria(query: dict) -> Criteria:
+def _spread(index: int) -> int:
+    # Which people are stubs must not line up with page boundaries (start 1, 101, ...).
+    return int.from_bytes(hashlib.blake2b(str(index).encode(), digest_size=4).digest(), "big")
+
+
+def _strings(value) -> list[str]:
+    value = [value] if isinstance(value, str) else value
+    return [v for v in (value or []) if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
+
+
+def query_to_criteria(query: dict) -> Criteria | None:
+    """The generator's criteria for a search ``query``, or None when nobody can match (a
+    closed facet asked only for values RocketReach does not have)."""
     if not isinstance(query, dict):
         return Criteria()
-    values = {attr: query.get(facet, []) for attr, facet in FACETS.items()}
-    geo = query.get("geo", [])
-    geo = [geo] if isinstance(geo, str) else list(geo or [])
-    values["countries"] = [g for g in geo if isinstance(g, str) and len(g) == 2 and g.isalpha()]
-    values["regions"] = [g for g in geo if isinstance(g, str) and g not in values["countries"]]
+    values: dict[str, list[str]] = {}
+    for facet, attr in _ATTRIBUTES.items():
+        asked = _strings(query.get(facet))
+        if facet in VOCABULARY and asked:
+            asked = [v for v in asked if v in VOCABULARY[facet]]
+            if not asked:
+                return None
+        values[attr] = asked
+    countries, regions = [], []
+    for place in _strings(query.get("geo")):
+        code = COUNTRY_CODES.get(place.strip().casefold())
+        if code:
+            countries.append(code)
+        else:
+            regions.append(place)  # a region or city, matched as written
+    values["countries"], values["regions"] = countries, regions
     return Criteria.from_dict(values)
+
+
+def stub_profile(record: PersonRecord, profile_id: int) -> dict:
+    """A search result RocketReach has no contact details for yet: a lookup would find them."""
+    return {
+        "id": profile_id,
+        "status": "not queued",
+        "name": record.full_name,
+        "current_title": record.title,
+        "current_employer": record.company,
+        "current_employer_domain": record.company_domain,
+        "country_code": record.country,
+        "city": record.city,
+        "region": record.region,
+        "linkedin_url": record.linkedin_url,
+        "emails": [],
+        "phones": [],
+    }
 
 
 class FakeRocketReach(FakeServer):
@@ -71,10 +177,18 @@ class FakeRocketReach(FakeServer):
         ("GET", "/account"): "account",
     }
 
-    def __init__(self, api_key: str = "test-key", seed: int = 1, population: int | None = 1000, lookup_polls: int = 1):
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        seed: int = 1,
+        population: int | None = 1000,
+        lookup_polls: int = 1,
+        stub_every: int = 0,
+    ):
         super().__init__(api_key=api_key, seed=seed)
         self.population = population  # cap on any search's total (None: the sandbox's estimate)
         self.lookup_polls = lookup_polls  # checkStatus answers "progress" this many times first
+        self.stub_every = stub_every  # about one person in n is a stub without contact details
         self.known: dict[int, PersonRecord] = {}
         self.lookups: dict[int, int] = {}  # id -> checkStatus polls left before "complete"
 
@@ -98,12 +212,17 @@ class FakeRocketReach(FakeServer):
             return self.json(400, {"status": 400, "message": "start must be between 1 and 10000"})
         if not isinstance(page_size, int) or not 1 <= page_size <= 100:
             return self.json(400, {"status": 400, "message": "page_size must be between 1 and 100"})
-        gen = PersonGenerator(self.seed, query_to_criteria(body.get("query", {})), self.population)
+        criteria = query_to_criteria(body.get("query", {}))
+        if criteria is None:
+            return self.json(200, {"profiles": [], "pagination": {"start": start, "next": None, "total": 0}})
+        gen = PersonGenerator(self.seed, criteria, self.population)
         profiles = []
         for record in gen.page(start - 1, page_size):
-            profile_id = ID_BASE + int(record.raw["index"])
+            index = int(record.raw["index"])
+            profile_id = ID_BASE + index
             self.known[profile_id] = record
-            profiles.append(record_to_profile(record, profile_id))
+            stub = self.stub_every and _spread(index) % self.stub_every == 0
+            profiles.append(stub_profile(record, profile_id) if stub else record_to_profile(record, profile_id))
         following = start + page_size
         return self.json(
             200,

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from providers.base import CallContext, Criteria, PermanentError, RateLimited
+from providers.base import CallContext, Criteria, PermanentError, QuotaExhausted, RateLimited, Unsupported
 from providers.fakes import Fault
 from providers.hunter import HunterProvider, domains_from, hunter_filters, verification_status
 from providers.models import Outcome, ProviderCall
@@ -31,16 +31,28 @@ def test_verification_failed_222_is_unknown(hunter_fake):
     assert HunterProvider().verify_email("a@b.example", context=CTX) == "unknown"
 
 
-@pytest.mark.parametrize("status", [403, 429])
-def test_hunter_limits_are_rate_limits(hunter_fake, status):
-    body = {"errors": [{"id": "too_many_requests", "code": status, "details": "You have reached the limit"}]}
-    hunter_fake.inject("email_verifier", Fault.error(status, body, retry_after=30))
+def test_hunter_403_is_its_rate_limit(hunter_fake):
+    body = {"errors": [{"id": "too_many_requests", "code": 403, "details": "You have reached the limit"}]}
+    hunter_fake.inject("email_verifier", Fault.error(403, body, retry_after=30))
     with pytest.raises(RateLimited) as err:
         HunterProvider().verify_email("a@b.example", context=CTX)
     assert err.value.retry_after == 30
     call = ProviderCall.objects.get()
     assert call.outcome == Outcome.RATE_LIMITED
     assert "too_many_requests You have reached the limit" in call.error_message
+
+
+def test_hunter_429_is_a_spent_usage_quota_not_a_rate_limit(hunter_fake):
+    """EXTERNAL_APIS.md: 429 = usage limit reached (the plan's quota), with no Retry-After."""
+    body = {"errors": [{"id": "too_many_requests", "code": 429, "details": "You have reached your usage limit"}]}
+    hunter_fake.inject("email_verifier", Fault.error(429, body))
+    with pytest.raises(QuotaExhausted) as err:
+        HunterProvider().verify_email("a@b.example", context=CTX)
+    assert not isinstance(err.value, RateLimited) and err.value.http_status == 429
+    call = ProviderCall.objects.get()
+    assert (call.outcome, call.http_status, call.retry_after) == (Outcome.RATE_LIMITED, 429, None)
+    assert call.error_message.startswith("usage limit reached")
+    assert "You have reached your usage limit" in call.error_message
 
 
 def test_bad_key_is_permanent_and_the_key_is_not_stored(hunter_fake, settings):
@@ -81,10 +93,16 @@ def test_domain_search_pages_through_each_domain(hunter_fake):
     assert ProviderCall.objects.filter(operation="domain_search").count() == len(cursors)
 
 
-def test_domain_search_without_domains_returns_nothing_without_a_call(hunter_fake):
-    page = HunterProvider().search(Criteria(titles=["CTO"]), cursor=None, page_size=10, context=CTX)
-    assert page.records == [] and page.next_cursor is None
+def test_domain_search_without_domains_is_unsupported_audited_and_sends_nothing(hunter_fake):
+    provider = HunterProvider()
+    assert provider.unsupported_reason(Criteria(titles=["CTO"]))
+    assert provider.unsupported_reason(Criteria(keywords=["acme.com"])) == ""
+    with pytest.raises(Unsupported):
+        provider.search(Criteria(titles=["CTO"]), cursor=None, page_size=10, context=CTX)
     assert hunter_fake.count() == 0
+    call = ProviderCall.objects.get()
+    assert (call.provider, call.operation, call.outcome, call.http_status) == ("hunter", "domain_search", "error", None)
+    assert "no request sent" in call.error_message and "domain" in call.error_message
 
 
 def test_criteria_mapping_to_hunter_filters():

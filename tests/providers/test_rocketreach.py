@@ -31,7 +31,7 @@ def test_search_pages_to_a_target(rr_fake):
     assert len({r.provider_id for r in records}) == 150
     sent = json.loads(rr_fake.requests[0]["body"])
     assert sent == {
-        "query": {"current_title": ["VP Sales"], "company_industry": ["Computer Software"], "geo": ["US"]},
+        "query": {"current_title": ["VP Sales"], "company_industry": ["Computer Software"], "geo": ["United States"]},
         "start": 1,
         "page_size": 50,
         "order_by": "relevance",
@@ -73,7 +73,7 @@ def test_criteria_map_to_rocketreach_facets():
         "keyword": ["kubernetes"],
         "exclude_current_employer": ["Acme"],
         "exclude_company_domain": ["acme.com"],
-        "geo": ["DE", "Bavaria"],
+        "geo": ["Germany", "Bavaria"],
     }
 
 
@@ -265,3 +265,25 @@ def test_account_reports_usage(rr_fake):
     account = RocketReachProvider().account(context=CTX)
     assert account["lookup_credit_balance"] == 10_000
     assert ProviderCall.objects.get().operation == "account"
+
+
+def test_a_lookup_is_never_issued_more_than_twice(rr_fake):
+    provider = RocketReachProvider()
+    context = CallContext(order_id=503, step="build")
+    rr_fake.inject("lookup", Fault.error(503), Fault.error(503))
+    for _ in range(2):
+        with pytest.raises(TransientError):
+            provider.lookup(40000007, context=context)
+    # RocketReach still says "not queued", but two lookups were sent: poll, do not buy again.
+    assert provider.lookup(40000007, context=context) is None
+    assert provider.lookup(40000007, context=context) is None
+    assert rr_fake.count("lookup") == 2
+    assert LookupRecord.objects.get().issue_count == 2
+
+
+def test_search_stubs_say_they_need_a_lookup(rr_fake):
+    rr_fake.stub_every = 3
+    page = RocketReachProvider().search(CRITERIA, cursor=None, page_size=30, context=CTX)
+    stubs = [r for r in page.records if r.needs_lookup]
+    assert stubs and all(not r.email and r.provider_id for r in stubs)
+    assert all(r.email for r in page.records if not r.needs_lookup)
