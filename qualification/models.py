@@ -122,7 +122,13 @@ class EmailEvent(models.Model):
     email_id = models.CharField(_("emailId"), max_length=400, blank=True)
     token = models.CharField(_("token"), max_length=128, blank=True)
     message = models.ForeignKey(
-        EmailMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="events", verbose_name=_("email")
+        EmailMessage,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("email"),
+        db_index=False,  # qualification_evt_message (partial)
     )
     lead = models.ForeignKey(
         "orders.Lead",
@@ -150,18 +156,27 @@ class EmailEvent(models.Model):
         verbose_name = _("email event")
         verbose_name_plural = _("email events")
         # Every webhook delivery inserts a row and every processing updates it, so the table
-        # carries only the indexes something reads: the two unique keys (as constraints, so
-        # without the LIKE-pattern twins unique=True adds), the email FK, received_at (the
-        # admin list's order) and the three below. email_id and event are searched in admin
-        # with icontains, which no btree serves.
+        # carries only the indexes something reads, and those that only processed events need
+        # are partial: a delivery (pending, no email, lead or order resolved yet) enters just
+        # the primary key, the unique key, received_at (the admin list's order) and the
+        # pending index the drain reads. The rest is indexed once the processor links the
+        # event. Unique keys are constraints, without the LIKE-pattern twins unique=True
+        # adds; email_id and event are searched in admin with icontains, which no btree serves.
         constraints = [
             models.UniqueConstraint(fields=["unique_key"], name="qualification_evt_unique_key"),
-            models.UniqueConstraint(fields=["dedupe_key"], name="qualification_evt_dedupe_key"),
+            models.UniqueConstraint(
+                fields=["dedupe_key"], name="qualification_evt_dedupe_key", condition=Q(dedupe_key__isnull=False)
+            ),
         ]
         indexes = [
             # Covers the rescore's GROUP BY (lead, event) of one order's accepted events.
-            models.Index(fields=["order_id", "outcome", "lead", "event"], name="qualification_evt_score"),
-            models.Index(fields=["lead", "occurred_at"], name="qualification_evt_lead"),
+            models.Index(
+                fields=["order_id", "lead", "event"], name="qualification_evt_score", condition=Q(outcome="accepted")
+            ),
+            models.Index(
+                fields=["lead", "occurred_at"], name="qualification_evt_lead", condition=Q(lead__isnull=False)
+            ),
+            models.Index(fields=["message"], name="qualification_evt_message", condition=Q(message__isnull=False)),
             models.Index(
                 fields=["outcome", "received_at"], name="qualification_evt_pending", condition=Q(outcome="pending")
             ),
