@@ -445,37 +445,29 @@ _PLAIN_FIELDS = frozenset(
 
 
 @functools.cache
-def _insert_plan(model, unique: str, id_from: tuple[str, str] | None) -> tuple[str, tuple]:
-    """The SQL of ``_insert_sql`` and, per bound column, its field and whether the value
-    needs the field's own preparation (built once per model and shape)."""
+def _insert_plan(model, unique: str) -> tuple[str, tuple]:
+    """The SQL of ``_insert_sql`` and, per column, its field and whether the value needs the
+    field's own preparation (built once per model)."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    cte, id_column = id_from or (None, None)
-    placeholders, bound = [], []
-    for f in fields:
-        if f.column == id_column:
-            placeholders.append("id")
-            continue
-        placeholders.append("%s")
-        plain = f.get_internal_type() in _PLAIN_FIELDS and not getattr(f, "auto_now_add", False)
-        bound.append((f, plain))
+    bound = tuple((f, f.get_internal_type() in _PLAIN_FIELDS and not getattr(f, "auto_now_add", False)) for f in fields)
     # Identifiers come from the model's metadata (quoted); every value is a bound parameter.
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    rows = f"SELECT {', '.join(placeholders)} FROM {cte}" if cte else f"VALUES ({', '.join(placeholders)})"  # noqa: S608
-    conflict = quote(model._meta.get_field(unique).column)
-    sql = f"INSERT INTO {table} ({columns}) {rows} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(model._meta.pk.column)}"  # noqa: S608,E501
-    return sql, tuple(bound)
+    sql = "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({unique}) DO NOTHING RETURNING {pk}".format(  # noqa: S608
+        table=quote(model._meta.db_table),
+        columns=", ".join(quote(f.column) for f in fields),
+        values=", ".join(["%s"] * len(fields)),
+        unique=quote(model._meta.get_field(unique).column),
+        pk=quote(model._meta.pk.column),
+    )
+    return sql, bound
 
 
-def _insert_sql(obj, *, unique: str, id_from: tuple[str, str] | None = None) -> tuple[str, list]:
+def _insert_sql(obj, *, unique: str) -> tuple[str, list]:
     """``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id`` of ``obj``, and its parameters.
 
     Column values are prepared by the model's own fields (defaults, ``auto_now_add``, JSON),
-    as ``create()`` would; plain columns are taken as they are. With ``id_from=(cte,
-    column)`` the row is inserted by a SELECT from the CTE ``cte`` whose ``id`` fills
-    ``column`` (no row when the CTE returned none)."""
-    sql, bound = _insert_plan(type(obj), unique, id_from)
+    as ``create()`` would; plain columns are taken as they are."""
+    sql, bound = _insert_plan(type(obj), unique)
     values = [
         getattr(obj, f.attname) if plain else f.get_db_prep_save(f.pre_save(obj, True), connection)
         for f, plain in bound
@@ -506,31 +498,56 @@ def _insert_new(obj, *, unique: str) -> int | None:
     return _saved(obj, row[0] if row else None)
 
 
-def _store_with_token(event: EmailEvent, token: UsedWebhookToken) -> tuple[int | None, int | None]:
-    """Stores a verified event and its token in one statement (so together or not at all,
-    in one round trip and, outside a transaction, without BEGIN/COMMIT of its own):
-    ``(event id, token id)``; event id None when the body is already stored (a re-delivery),
-    token id None when another event holds the token (a reused token)."""
+# The accepted delivery's row and its token, in one statement. Written out rather than built
+# from the model: only the six values that differ per delivery are parameters (the constant
+# columns are literals and both timestamps the database's now()), so each delivery dumps six
+# values and sends one prepared statement. tests/qualification/test_webhook.py checks the row
+# it stores against the model's own defaults.
+_STORE_PENDING_SQL = """
+WITH e AS (
+    INSERT INTO qualification_emailevent
+        (unique_key, source, event_raw, event, email_id, token, message_id, lead_id, order_id,
+         occurred_at, received_at, payload, outcome, note, dedupe_key, repeat_count, processed_at)
+    VALUES (%s, 'sendcloud', %s, '', %s, %s, NULL, NULL, NULL, %s, now(), %s::jsonb, 'pending', '', NULL, 0, NULL)
+    ON CONFLICT (unique_key) DO NOTHING RETURNING id
+), t AS (
+    INSERT INTO qualification_usedwebhooktoken (token, event_id, created_at)
+    SELECT %s, id, now() FROM e
+    ON CONFLICT (token) DO NOTHING RETURNING id
+)
+SELECT (SELECT id FROM e), (SELECT id FROM t)
+"""
+
+
+def _store_with_token(*, fields: dict, payload_json: str) -> tuple[int | None, int | None]:
+    """Stores a verified, pending SendCloud event (``fields`` as for EmailEvent, its payload
+    already serialised as ``payload_json``) and its token in one statement, so together or
+    not at all, in one round trip and, outside a transaction, without BEGIN/COMMIT of its
+    own: ``(event id, token id)``; event id None when the body is already stored (a
+    re-delivery), token id None when another event holds the token (a reused token)."""
     if connection.vendor != "postgresql":  # no data-modifying CTEs (SQLite: make run)
         with transaction.atomic():
+            event = EmailEvent(**fields, outcome=O.PENDING)
             if _insert_new(event, unique="unique_key") is None:
                 return None, None
-            token.event = event
-            return event.pk, _insert_new(token, unique="token")
-    event_sql, event_values = _insert_sql(event, unique="unique_key")
-    token_sql, token_values = _insert_sql(token, unique="token", id_from=("e", "event_id"))
-    sql = f"WITH e AS ({event_sql}), t AS ({token_sql}) SELECT (SELECT id FROM e), (SELECT id FROM t)"  # noqa: S608
+            return event.pk, _insert_new(UsedWebhookToken(token=fields["token"], event=event), unique="token")
+    params = [
+        fields["unique_key"],
+        fields["event_raw"],
+        fields["email_id"],
+        fields["token"],
+        fields["occurred_at"],
+        payload_json,
+        fields["token"],
+    ]
     # Parameters bound by the server and the statement prepared once per connection (the
     # same text every time): no quoting into SQL text here, no parse and plan there. Errors
     # are raised as Django's (wrap_database_errors).
     connection.close_if_health_check_failed()  # as Django's own cursor() does first
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, [*event_values, *token_values], prepare=True)
-        event_id, token_id = cursor.fetchone()
-    _saved(event, event_id)
-    _saved(token, token_id)
-    return event_id, token_id
+        cursor.execute(_STORE_PENDING_SQL, params, prepare=True)
+        return cursor.fetchone()
 
 
 def _store(**fields) -> EmailEvent | None:
@@ -608,8 +625,7 @@ def webhook_receive(*, raw_body: bytes, content_type: str = "", now: float | Non
         return WebhookAnswer(HTTP_STATUS[outcome], outcome, event.pk)
 
     # The event and its token in one statement: stored together or not at all.
-    event = EmailEvent(**fields, outcome=O.PENDING)
-    event_id, token_id = _store_with_token(event, UsedWebhookToken(token=str(token)[:128]))
+    event_id, token_id = _store_with_token(fields=fields, payload_json=canonical)
     if event_id is None:
         return _repeat(unique_key)
     if token_id is None:

@@ -553,3 +553,38 @@ def test_a_retry_after_our_outage_is_still_accepted(client, sent):
     for message, age in ((messages[0], 40 * 60), (messages[1], 3 * 3600)):
         assert post_form(client, signed(message, "open", ts=seconds_ago(age))).status_code == 200
     assert process_pending() == [O.ACCEPTED, O.ACCEPTED]
+
+
+@pytest.mark.postgres
+def test_the_written_out_store_statement_stores_what_the_model_would(client, sent):
+    """The accepted delivery's row is written by a hand-written statement: every column is
+    what the model's own defaults and the webhook's fields give, and its token points at it."""
+    from django.db import models as dj_models
+
+    _order, messages = sent
+    data = signed(messages[0], "open", ip="203.0.113.7")
+    assert post_form(client, data).status_code == 200
+    event = last_event()
+    expected = {
+        "source": EmailEvent.Source.SENDCLOUD,
+        "event_raw": "open",
+        "event": "",
+        "email_id": data["emailId"],
+        "token": data["token"],
+        "message_id": None,
+        "lead_id": None,
+        "order_id": None,
+        "outcome": O.PENDING,
+        "note": "",
+        "dedupe_key": None,
+        "repeat_count": 0,
+        "processed_at": None,
+    }
+    assert {k: getattr(event, k) for k in expected} == expected
+    assert event.payload == {k: str(v) for k, v in data.items()}
+    assert event.occurred_at is not None and abs((event.received_at - timezone.now()).total_seconds()) < 60
+    # Every other column of the model has a value the statement sets (no column forgotten).
+    stored = {f.attname for f in EmailEvent._meta.concrete_fields if not isinstance(f, dj_models.AutoField)}
+    assert stored == set(expected) | {"unique_key", "payload", "occurred_at", "received_at"}
+    token = UsedWebhookToken.objects.get(token=data["token"])
+    assert token.event_id == event.pk and token.created_at is not None
