@@ -379,17 +379,15 @@ def run_load(spec: dict, *, timeout: float) -> dict:
 ROUNDS = 3  # HTTP benchmarks alternate baseline and figure this many times (see run_alternating)
 
 
-def run_alternating(
-    base_url: str, baseline: list[list[dict]], figure: list[list[dict]], *, deadline: float, rounds: int = ROUNDS
-) -> tuple[dict, dict]:
-    """The baseline's and the figure's load, each split into ``rounds`` equal parts per
-    client and run alternately (baseline part 1, figure part 1, baseline part 2, …): both see
-    the same machine, whose speed here drifts by up to 2× over a minute (other tenants), so
-    the ratio does not depend on which of the two ran in a fast moment. Returns one merged
-    report per side (elapsed and sent summed, each client's results concatenated in order)."""
-    reports: tuple[list[dict], list[dict]] = ([], [])
+def run_alternating(base_url: str, *loads: list[list[dict]], deadline: float, rounds: int = ROUNDS) -> tuple[dict, ...]:
+    """Each load (the baseline's, the figure's, …), split into ``rounds`` equal parts per
+    client and run alternately (part 1 of each, then part 2 of each, …): all see the same
+    machine, whose speed here drifts by up to 2× over a minute (other tenants), so a ratio
+    does not depend on which of them ran in a fast moment. Returns one merged report per
+    load (elapsed and sent summed, each client's results concatenated in order)."""
+    reports: tuple[list[dict], ...] = tuple([] for _ in loads)
     for k in range(rounds):
-        for side, clients in enumerate((baseline, figure)):
+        for side, clients in enumerate(loads):
             part = [reqs[k * len(reqs) // rounds : (k + 1) * len(reqs) // rounds] for reqs in clients]
             spec = {"base_url": base_url, "clients": part, "deadline_s": deadline / rounds}
             reports[side].append(run_load(spec, timeout=deadline / rounds))

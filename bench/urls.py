@@ -27,6 +27,9 @@ class NoopAuthView(APIView):
 
 urlpatterns = [
     path("bench/noop/", noop, name="bench-noop"),
+    # The same trivial view behind the webhook prefix, so served by the lean webhook handler
+    # (solosales/wsgi.py): B1 also reports the ingest against this stricter baseline.
+    path("webhooks/bench-noop/", noop, name="bench-noop-webhook-handler"),
     path("bench/noop-auth/", NoopAuthView.as_view(), name="bench-noop-auth"),
     path("", include("solosales.urls")),
 ]
