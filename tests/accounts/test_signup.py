@@ -124,3 +124,42 @@ def test_password_reset_sends_mail(client):
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     assert "forgot@example.com" in mail.outbox[0].to
+
+
+def test_an_expired_verification_link_verifies_nothing(client, settings):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.utils import timezone
+
+    _signup(client, email="late@example.com")
+    link = _confirmation_link(mail.outbox[0].body)
+    later = timezone.now() + timedelta(days=settings.ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS, hours=1)
+    with mock.patch("django.core.signing.time.time", return_value=later.timestamp()):
+        response = client.post(link)
+    assert not EmailAddress.objects.get(email="late@example.com").verified
+    assert response.status_code in (200, 404)
+    assert client.get(reverse("dashboard")).status_code == 302  # the portal stays closed
+
+
+def test_change_email_needs_the_new_address_verified_before_it_counts(client):
+    user = make_client(email="old@example.com")
+    client.force_login(user)
+    response = client.post(reverse("account_email"), {"action_add": "", "email": "new-address@example.com"})
+    assert response.status_code == 302
+    new = EmailAddress.objects.get(user=user, email="new-address@example.com")
+    assert not new.verified and len(mail.outbox) == 1
+    user.refresh_from_db()
+    assert user.email == "old@example.com"  # unchanged until confirmed
+    assert client.post(_confirmation_link(mail.outbox[0].body)).status_code == 302
+    new.refresh_from_db()
+    user.refresh_from_db()
+    assert new.verified and new.primary and user.email == "new-address@example.com"
+    assert not EmailAddress.objects.filter(user=user, email="old@example.com").exists()  # ACCOUNT_CHANGE_EMAIL
+
+
+def test_logout_needs_a_post_and_ends_the_session(client):
+    client.force_login(make_client(email="bye@example.com"))
+    assert client.get(reverse("dashboard")).status_code == 200
+    client.post(reverse("account_logout"))
+    assert client.get(reverse("dashboard")).status_code == 302
