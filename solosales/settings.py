@@ -115,7 +115,20 @@ JOBS_INLINE = env.bool("JOBS_INLINE", False)
 RQ_QUEUE_NAMES = ["default", "providers", "email", "webhooks"]
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in RQ_QUEUE_NAMES}
 RQ_SHOW_ADMIN_LINK = True
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Redis (shared by every process: login and API rate limits count once for all workers),
+# a miss when Redis does not answer (solosales/core/cache.py); in-process without Redis.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if JOBS_INLINE
+        else {
+            "BACKEND": "solosales.core.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "solosales-cache",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    )
+}
 
 # --- Auth -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
