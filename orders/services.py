@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from orders import hooks, jobs
+from orders import hooks, jobs, placement
 from orders.criteria import clean_order_data
 from orders.models import (
     CLIENT_CANCELLABLE,
@@ -251,7 +251,62 @@ def _timeline_known(order: Order, transitions: list[OrderTransition]) -> None:
     order._prefetched_objects_cache[Order.transitions.rel.get_accessor_name()] = timeline
 
 
+# The pricing and rules versions this process last placed an order with, both used (so
+# immutable): the one-statement placement (orders/placement.py) starts from them and checks
+# in the database that they are still the active ones.
+_last_versions: dict[str, tuple[PricingVersion, RulesVersion]] = {}
+
+
 def _place(*, user, data, key: str, in_transaction: bool) -> Order:
+    if not in_transaction and placement.available():
+        order = _place_in_one_statement(user=user, data=data, key=key)
+        if order is not None:
+            return order
+    order = _place_in_python(user=user, data=data, key=key, in_transaction=in_transaction)
+    if not in_transaction:
+        _last_versions["placed"] = (order.pricing_version, order.rules_version)
+    return order
+
+
+def _place_in_one_statement(*, user, data, key: str) -> Order | None:
+    """The placement as one PostgreSQL statement, or None when it is for the Python path
+    (no versions seen yet, a body that does not validate against them, versions no longer
+    active, a client without accounts): that path then decides, and raises, itself.
+    Credits that do not suffice are refused here, with the same error."""
+    versions = _last_versions.get("placed")
+    if versions is None:
+        return None
+    pricing, rules = versions
+    try:
+        cleaned = clean_order_data(data, pricing=pricing)
+    except ValidationFailed:
+        return None  # validated again against the active pricing, and refused, there
+    unit = _unit_price(pricing, cleaned["type"])
+    result = placement.place(
+        user=user,
+        cleaned=cleaned,
+        key=key,
+        pricing=pricing,
+        rules=rules,
+        unit=unit,
+        provider=primary_provider_name(),
+        reason=_("Order placed"),
+    )
+    if isinstance(result, placement.NotPlaced):
+        if result.why == "credits":
+            raise wallet.insufficient_credits(available=result.available, required=cleaned["target_count"] * unit)
+        if result.why == "versions":
+            _last_versions.pop("placed", None)
+        return None
+    order, placed, step_id = result
+    _timeline_known(order, [placed])
+    enqueue_on_commit(jobs.run_step, step_id, queue="providers")
+    return order
+
+
+def _place_in_python(*, user, data, key: str, in_transaction: bool) -> Order:
+    """The placement through the ORM and the wallet's ``hold_place``: on SQLite, inside a
+    caller's transaction, on a version's first use; the reference for the one statement."""
     with transaction.atomic(durable=not in_transaction):
         # A used version is immutable, so only its first use needs the row lock (which
         # serialises with an edit of the still-unused version); every later placement reads
@@ -291,6 +346,7 @@ def _place(*, user, data, key: str, in_transaction: bool) -> Order:
         wallet.pricing_mark_used(version=pricing)
         if not rules.used:
             RulesVersion.objects.filter(pk=rules.pk).update(used=True)
+            rules.used = True
         placed = OrderTransition.objects.create(
             order=order, from_status="", to_status=S.QUEUED, actor=user, reason=_("Order placed")
         )

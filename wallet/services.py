@@ -91,6 +91,16 @@ def _lock(*accounts: Account) -> dict[int, Account]:
     return locked
 
 
+def insufficient_credits(*, available: int, required: int) -> InsufficientCredits:
+    """The refusal of a movement of ``required`` credits from an account holding
+    ``available``: its message and the shortfall."""
+    missing = required - available
+    return InsufficientCredits(
+        _("Not enough credits: %(missing)s more needed.") % {"missing": missing},
+        extra={"shortfall": missing, "available": available, "required": required},
+    )
+
+
 def _post(
     *, locked: dict[int, Account], kind, debit: Account, credit: Account, amount: int, key: str, params: dict, **refs
 ):
@@ -99,10 +109,7 @@ def _post(
         raise ApplicationError(_("A transfer moves a positive number of credits."))
     d, c = locked[debit.pk], locked[credit.pk]
     if d.owner_id is not None and d.balance < amount:
-        raise InsufficientCredits(
-            _("Not enough credits: %(missing)s more needed.") % {"missing": amount - d.balance},
-            extra={"shortfall": amount - d.balance, "available": d.balance, "required": amount},
-        )
+        raise insufficient_credits(available=d.balance, required=amount)
     d.balance -= amount
     c.balance += amount
     # Both balances in one UPDATE (one round trip).
@@ -211,11 +218,7 @@ def hold_place(
         return existing
     available, held, locked = _client_accounts_locked(user)
     if locked[available.pk].balance < amount:
-        missing = amount - locked[available.pk].balance
-        raise InsufficientCredits(
-            _("Not enough credits: %(missing)s more needed.") % {"missing": missing},
-            extra={"shortfall": missing, "available": locked[available.pk].balance, "required": amount},
-        )
+        raise insufficient_credits(available=locked[available.pk].balance, required=amount)
     hold = Hold.objects.create(user=user, amount=amount, order_id=order_id, idempotency_key=key)
     _post(
         locked=locked,
