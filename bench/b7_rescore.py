@@ -6,7 +6,8 @@ events per lead are loaded with COPY. Leads follow four engagement patterns whos
 under the default rules (v1) is known, so the result can be checked: opens only (15, not
 qualified), clicks (60, qualified), interest confirmed (55, qualified), clicks then an
 unsubscribe (45, disqualified).
-Baseline: one SQL aggregate over the events (count per lead and event, best of 3).
+Figure: the best of three rescores, each from the loaded state. Baseline: one SQL aggregate
+over the events (count per lead and event, best of 3).
 """
 
 from __future__ import annotations
@@ -98,10 +99,31 @@ def run(quick: bool) -> list[dict]:
     base_seconds, rows = common.best_of(lambda: common.sql(aggregate, [order.pk]), 3)
     common.check(sum(r[2] for r in rows) == expected_events, "the aggregate does not count every event")
 
-    out = io.StringIO()
-    with common.Timer() as t:
-        call_command("rescore", str(order.pk), stdout=out)
-    text = out.getvalue()
+    # The figure is the best of three full rescores, each from the state the leads were
+    # loaded in (scores, stored inputs and flags put back, then VACUUM ANALYZE), as the
+    # baseline is the best of three: a single run measured this machine's noise as much as
+    # the command (the same code gave 0.9 s and 1.6 s in two runs of the suite).
+    initial = common.sql(
+        "SELECT DISTINCT score, score_breakdown::text, qualified FROM orders_lead WHERE order_id = %s", [order.pk]
+    )
+    common.check(len(initial) == 1, f"leads loaded in {len(initial)} score states, expected one")
+
+    def rescore_from_loaded_state() -> tuple[float, str]:
+        common.sql(
+            "UPDATE orders_lead SET score = %s, score_breakdown = %s::jsonb, qualified = %s WHERE order_id = %s",
+            [*initial[0], order.pk],
+        )
+        common.vacuum_analyze("orders_lead")
+        out = io.StringIO()
+        with common.Timer() as timer:
+            call_command("rescore", str(order.pk), stdout=out)
+        return timer.seconds, out.getvalue()
+
+    runs = [rescore_from_loaded_state() for _ in range(3)]
+    seconds = min(r[0] for r in runs)
+    texts = {r[1] for r in runs}
+    common.check(len(texts) == 1, f"the three rescores reported differently: {sorted(texts)}")
+    text = runs[-1][1]
     expected_qualified = sum(1 for i in range(leads_n) if PATTERNS[i % len(PATTERNS)][2])
     common.check(f"leads={leads_n} qualified={expected_qualified}" in text, f"rescore said: {text[:300]}")
     got = {
@@ -114,12 +136,12 @@ def run(quick: bool) -> list[dict]:
         want[(score, qualified)] = want.get((score, qualified), 0) + 1
     common.check(got == want, f"stored (score, qualified) counts {got}, expected {want}")
 
-    ratio = t.seconds / base_seconds
+    ratio = seconds / base_seconds
     return [
         common.result(
             "B7",
             f"rescore of an MQL order, {leads_n:,} leads, {loaded:,} email events",
-            figure=round(t.seconds, 3),
+            figure=round(seconds, 3),
             unit="s",
             baseline=round(base_seconds, 3),
             baseline_unit="s (one SQL aggregate)",
@@ -131,6 +153,7 @@ def run(quick: bool) -> list[dict]:
                 "events": loaded,
                 "qualified": expected_qualified,
                 "checksum": text.split("checksum=")[-1].strip()[:64],
+                "runs_s": [round(r[0], 3) for r in runs],
             },
         )
     ]
