@@ -27,11 +27,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import psycopg
 from django.db import connection
 from simple_history.models import HistoricalRecords
 
 from orders.models import Order, OrderStatus, OrderTransition, RulesVersion
+from solosales.core.db import server_cursor
 from wallet.models import Hold, PricingVersion
 
 # The constant columns are literals (a model default changed without this statement is
@@ -179,9 +179,7 @@ def place(
         "provider": provider,
         "history_user": _history_user_id(),
     }
-    connection.close_if_health_check_failed()  # as Django's own cursor() does first
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with server_cursor(connection) as cursor:
         cursor.execute(_PLACE_SQL, params, prepare=True)
         row = cursor.fetchone()
     order_id, at, hold_id, transition_id, step_id, moved, transfers, orders, history = row[:9]

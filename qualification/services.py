@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
-import psycopg
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
@@ -35,6 +34,7 @@ from qualification import emails, jobs, links, sendcloud
 from qualification.models import EmailEvent, EmailMessage, EventName, UsedWebhookToken
 from qualification.scoring import DISQUALIFYING, RescoreSummary, rescore_lead, rescore_order
 from solosales.core import flags
+from solosales.core.db import server_cursor
 from solosales.core.errors import IllegalTransition
 from solosales.core.jobs import (
     debounce_linger,
@@ -541,11 +541,8 @@ def _store_with_token(*, fields: dict, payload_json: str) -> tuple[int | None, i
         fields["token"],
     ]
     # Parameters bound by the server and the statement prepared once per connection (the
-    # same text every time): no quoting into SQL text here, no parse and plan there. Errors
-    # are raised as Django's (wrap_database_errors).
-    connection.close_if_health_check_failed()  # as Django's own cursor() does first
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    # same text every time): no quoting into SQL text here, no parse and plan there.
+    with server_cursor(connection) as cursor:
         cursor.execute(_STORE_PENDING_SQL, params, prepare=True)
         return cursor.fetchone()
 

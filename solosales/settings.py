@@ -106,6 +106,9 @@ else:
         # The same backend, with a health check that needs no round trip (its docstring).
         DATABASES["default"]["ENGINE"] = "solosales.core.db.postgresql"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# The few statements sent as written (solosales.core.db.server_cursor) are prepared once per
+# connection; off behind a transaction-mode pooler that does not keep prepared statements.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis and jobs ---------------------------------------------------------
