@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from orders.models import Order, RulesVersion
+from orders.services import rules_version_activate, rules_version_create_from
 from solosales.core.errors import InsufficientCredits
 from tests.factories import make_client
 from tests.orders.conftest import BODY, fund, place
@@ -41,14 +42,27 @@ def run_threads(n, target):
 def test_concurrent_first_placements_on_unused_versions_do_not_deadlock(pricing_used, capsys):
     """Every placement races for the still-unused versions while 8 of them also share one
     wallet. Each one is placed or refused for credits; none fails with a deadlock."""
-    RulesVersion.objects.filter(active=True).update(used=False)
+    # Fresh, never used versions where needed (a used version cannot be made unused again:
+    # wallet 0006, orders 0004).
+    rules = RulesVersion.objects.get(active=True)
+    if rules.used:
+        rules_version_activate(version=rules_version_create_from(source=rules))
     shared = make_client(email="shared@example.com")
     others = [make_client(email=f"c{i}@example.com") for i in range(8)]
     unit_cost = BODY["target_count"] * wallet.pricing_active().list_lead_price
     fund(shared, unit_cost * 6)  # 6 of the 8 sharing clients' orders fit
     for user in others:
         fund(user, unit_cost)
-    PricingVersion.objects.filter(active=True).update(used=pricing_used)
+    current = wallet.pricing_active()
+    if pricing_used:
+        wallet.pricing_mark_used(version=current)
+    elif current.used:
+        copied = ("list_lead_price", "mql_lead_price", "credit_price_minor", "currency", "min_order_size")
+        copied += ("max_order_size", "min_topup_credits", "max_topup_credits")
+        fresh = PricingVersion.objects.create(version=current.version + 1, **{f: getattr(current, f) for f in copied})
+        wallet.pricing_activate(version=fresh)
+    assert PricingVersion.objects.get(active=True).used is pricing_used
+    assert not RulesVersion.objects.get(active=True).used
     users = [shared] * 8 + others
     results = run_threads(len(users), lambda i: place(users[i], key=f"race-{i}"))
     errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientCredits)]

@@ -21,6 +21,19 @@ def _form_data(response):
     return {k: v for k, v in data.items() if v != ""}
 
 
+def _unused_copy(model):
+    """A new, never used version copied from the active one (a used version cannot be made
+    unused again: wallet 0006, orders 0004)."""
+    active = model.objects.get(active=True)
+    values = {
+        f.name: getattr(active, f.name)
+        for f in model._meta.concrete_fields
+        if f.name not in ("id", "version", "active", "used", "created_at")
+    }
+    last = model.objects.order_by("-version").first().version
+    return model.objects.create(version=last + 1, **values)
+
+
 @pytest.mark.parametrize(
     ("model", "url", "field"),
     [
@@ -30,8 +43,7 @@ def _form_data(response):
 )
 def test_a_version_used_after_the_form_opened_is_not_edited(client, model, url, field):
     client.force_login(make_staff(superuser=True))
-    version = model.objects.get(active=True)
-    model.objects.filter(pk=version.pk).update(used=False)
+    version = _unused_copy(model)
     before = getattr(version, field)
     page = client.get(url.format(version.pk))
     assert page.status_code == 200
@@ -43,8 +55,11 @@ def test_a_version_used_after_the_form_opened_is_not_edited(client, model, url, 
     version.refresh_from_db()
     assert getattr(version, field) == before and version.used
 
-    model.objects.filter(pk=version.pk).update(used=False)  # unused: the edit goes through
-    response = client.post(url.format(version.pk), data)
+    unused = _unused_copy(model)  # unused: the edit goes through
+    page = client.get(url.format(unused.pk))
+    data = _form_data(page)
+    data[field] = before + 1
+    response = client.post(url.format(unused.pk), data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
-    version.refresh_from_db()
-    assert getattr(version, field) == before + 1 and not version.used
+    unused.refresh_from_db()
+    assert getattr(unused, field) == before + 1 and not unused.used
