@@ -4,11 +4,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from orders.admin import LeadAdmin as OrdersLeadAdmin
 from orders.models import Lead, OrderStatus, OrderType, QADecision
 from qualification import reporting, services
 from qualification.models import EmailEvent, EmailMessage, MQLReview
@@ -166,3 +168,23 @@ class MQLReviewAdmin(admin.ModelAdmin):
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/qualification/mqlreview/review.html", context)
+
+
+class LeadScoreAdmin(OrdersLeadAdmin):
+    """The orders app's lead admin with the lead's score explained: the stored score inputs
+    expanded with the order's rules version into rows, reasons and the lead's events, as in
+    the QA#2 review (scoring lives in this app, above orders)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "score_explained"]
+
+    @admin.display(description=_("score explained"))
+    def score_explained(self, lead: Lead):
+        if not lead.score_breakdown:
+            return gettext("Not scored yet.")
+        rows = reporting.lead_rows([lead], reveal=True)
+        return render_to_string("admin/qualification/mqlreview/_rows.html", {"rows": rows})
+
+
+admin.site.unregister(Lead)
+admin.site.register(Lead, LeadScoreAdmin)
