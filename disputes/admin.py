@@ -86,6 +86,8 @@ class DisputeAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
         "approved_at",
         "decided_at",
         "notified_at",
+        "evidence_count",
+        "evidence_head",
         "created_at",
     ]
     fields = readonly_fields

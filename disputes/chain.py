@@ -66,6 +66,9 @@ def verify_chain(dispute, *, check_files: bool = True) -> tuple[bool, int | None
     """Recomputes every item's hash from the stored rows and checks the links, the sequence
     and (with ``check_files``) that each stored file still has its recorded sha256.
 
+    The chain must also end at the head stored on the dispute (its item count and last
+    hash), so items removed from its end are found too.
+
     Returns ``(ok, first_bad_seq, message)``.
     """
     from disputes.files import stored_file_sha256
@@ -89,6 +92,10 @@ def verify_chain(dispute, *, check_files: bool = True) -> tuple[bool, int | None
                 return False, item.seq, _("The file of item %(seq)s was altered.") % {"seq": item.seq}
         prev = item.item_hash
         expected_seq += 1
+    # The head stored on the dispute (read afresh): the chain must end where it last ended.
+    head = type(dispute).objects.filter(pk=dispute.pk).values_list("evidence_count", "evidence_head").first()
+    if head is not None and head[1] and (count, prev) != head:
+        return False, count + 1, _("Item %(seq)s is missing from the chain.") % {"seq": count + 1}
     if count == 0:
         return False, None, _("This dispute has no evidence.")
     return True, None, _("The chain of %(count)s items verifies.") % {"count": count}

@@ -82,6 +82,12 @@ class Dispute(ConcurrentTransitionMixin, models.Model):
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     notified_at = models.DateTimeField(_("client notified"), null=True, blank=True)
+    # The chain's head, written with each item appended: an item removed from the end of
+    # the chain (which leaves the rest linked and verifying) no longer goes unnoticed.
+    evidence_count = models.PositiveIntegerField(_("evidence items"), default=0)
+    evidence_head = models.CharField(
+        _("evidence chain head"), max_length=64, blank=True, help_text=_("The hash of the last evidence item.")
+    )
     created_at = models.DateTimeField(_("opened"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

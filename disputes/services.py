@@ -134,6 +134,8 @@ def _append_evidence(
         item.file_content_type = checked.content_type
     item.item_hash = compute_hash(item)
     item.save()
+    Dispute.objects.filter(pk=dispute.pk).update(evidence_count=item.seq, evidence_head=item.item_hash)
+    dispute.evidence_count, dispute.evidence_head = item.seq, item.item_hash
     return item
 
 

@@ -143,3 +143,31 @@ def test_admin_shows_the_chain_status(client, staff_user, dispute):
     response = client.get("/admin/disputes/dispute/")
     assert response.status_code == 200
     assert "✓" in response.content.decode()
+
+
+def test_the_dispute_keeps_the_head_of_its_chain(dispute):
+    last = EvidenceItem.objects.filter(dispute=dispute).order_by("-seq").first()
+    dispute.refresh_from_db()
+    assert (dispute.evidence_count, dispute.evidence_head) == (5, last.item_hash)
+
+
+@pytest.mark.parametrize(("removed", "missing"), [((5,), 5), ((4, 5), 4), ((1, 2, 3, 4, 5), 1)])
+def test_items_removed_from_the_end_of_the_chain_are_detected(dispute, removed, missing):
+    """What is left still links and verifies by itself; the stored head says it is short."""
+    _tamper("DELETE FROM disputes_evidenceitem WHERE dispute_id = %s AND seq = ANY(%s)", [dispute.pk, list(removed)])
+    assert verify_chain(dispute) == (False, missing, f"Item {missing} is missing from the chain.")
+
+
+def test_the_migration_backfills_the_head_of_existing_disputes(dispute):
+    import importlib
+
+    from django.apps import apps
+
+    from disputes.models import Dispute
+
+    Dispute.objects.filter(pk=dispute.pk).update(evidence_count=0, evidence_head="")
+    importlib.import_module("disputes.migrations.0003_dispute_evidence_head").backfill(apps, None)
+    dispute.refresh_from_db()
+    last = EvidenceItem.objects.filter(dispute=dispute).order_by("-seq").first()
+    assert (dispute.evidence_count, dispute.evidence_head) == (5, last.item_hash)
+    assert verify_chain(dispute)[0]
