@@ -92,7 +92,8 @@ def verify_chain(dispute, *, check_files: bool = True) -> tuple[bool, int | None
                 return False, item.seq, _("The file of item %(seq)s was altered.") % {"seq": item.seq}
         prev = item.item_hash
         expected_seq += 1
-    # The head stored on the dispute (read afresh): the chain must end where it last ended.
+    # The head stored on the dispute, read afresh (a caller's instance may predate items
+    # appended through another): the chain must end where it last ended.
     head = type(dispute).objects.filter(pk=dispute.pk).values_list("evidence_count", "evidence_head").first()
     if head is not None and head[1] and (count, prev) != head:
         return False, count + 1, _("Item %(seq)s is missing from the chain.") % {"seq": count + 1}

@@ -7,14 +7,13 @@ they are counted once for all workers and hosts. When Redis does not answer, the
 behaves as empty (a miss, a write that did not happen; ``add`` as if it stored) and logs it,
 at most once a minute: pages, logins and the API keep working on their database reads, as
 they do for the job queues (README "Reliability"), and the rate limits fail open until Redis
-is back. Short socket timeouts keep an unreachable Redis from holding
-requests up.
+is back. Short socket timeouts keep an unreachable Redis from holding requests up.
 """
 
+import functools
 import logging
 import time
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
@@ -29,80 +28,35 @@ def _unavailable(operation: str, exc: Exception) -> None:
         log.warning("cache %s failed, treated as a miss (Redis: %s)", operation, exc)
 
 
+def _or_miss(method, answer):
+    """``method`` of the Redis cache; when Redis fails, ``answer`` (called with the same
+    arguments) is returned instead and the failure logged."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except RedisError as exc:
+            _unavailable(method.__name__, exc)
+            return answer(*args, **kwargs)
+
+    return wrapper
+
+
+def _not_found(key, *args, **kwargs):
+    raise ValueError(f"Key '{key}' not found (cache unavailable)")
+
+
 class ResilientRedisCache(RedisCache):
-    def get(self, key, default=None, version=None):
-        try:
-            return super().get(key, default, version)
-        except RedisError as exc:
-            _unavailable("get", exc)
-            return default
-
-    def get_many(self, keys, version=None):
-        try:
-            return super().get_many(keys, version)
-        except RedisError as exc:
-            _unavailable("get_many", exc)
-            return {}
-
-    def has_key(self, key, version=None):
-        try:
-            return super().has_key(key, version)
-        except RedisError as exc:
-            _unavailable("has_key", exc)
-            return False
-
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().add(key, value, timeout, version)
-        except RedisError as exc:
-            _unavailable("add", exc)
-            return True  # as if absent and stored: a lock (allauth's rate limit) is taken, not waited for
-
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set(key, value, timeout, version)
-        except RedisError as exc:
-            _unavailable("set", exc)
-            return None
-
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set_many(data, timeout, version)
-        except RedisError as exc:
-            _unavailable("set_many", exc)
-            return list(data)
-
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().touch(key, timeout, version)
-        except RedisError as exc:
-            _unavailable("touch", exc)
-            return False
-
-    def delete(self, key, version=None):
-        try:
-            return super().delete(key, version)
-        except RedisError as exc:
-            _unavailable("delete", exc)
-            return False
-
-    def delete_many(self, keys, version=None):
-        try:
-            return super().delete_many(keys, version)
-        except RedisError as exc:
-            _unavailable("delete_many", exc)
-            return None
-
-    def incr(self, key, delta=1, version=None):
-        try:
-            return super().incr(key, delta, version)
-        except RedisError as exc:
-            _unavailable("incr", exc)
-            raise ValueError(f"Key '{key}' not found (cache unavailable)") from exc
-
-    def clear(self):
-        try:
-            return super().clear()
-        except RedisError as exc:
-            _unavailable("clear", exc)
-            return False
+    get = _or_miss(RedisCache.get, lambda key, default=None, version=None: default)
+    get_many = _or_miss(RedisCache.get_many, lambda *args, **kwargs: {})
+    has_key = _or_miss(RedisCache.has_key, lambda *args, **kwargs: False)
+    # As if absent and stored: a lock (allauth's rate limit) is taken, not waited for.
+    add = _or_miss(RedisCache.add, lambda *args, **kwargs: True)
+    set = _or_miss(RedisCache.set, lambda *args, **kwargs: None)
+    set_many = _or_miss(RedisCache.set_many, lambda data, *args, **kwargs: list(data))  # every key failed
+    touch = _or_miss(RedisCache.touch, lambda *args, **kwargs: False)
+    delete = _or_miss(RedisCache.delete, lambda *args, **kwargs: False)
+    delete_many = _or_miss(RedisCache.delete_many, lambda *args, **kwargs: None)
+    incr = _or_miss(RedisCache.incr, _not_found)  # as for a missing key (decr goes through incr)
+    clear = _or_miss(RedisCache.clear, lambda *args, **kwargs: False)

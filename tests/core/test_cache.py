@@ -56,8 +56,12 @@ def test_without_redis_the_cache_is_a_miss_and_never_an_error():
     assert dead.get_many(["a", "b"]) == {}
     assert dead.add("k", 1) is True and dead.set("k", 1) is None and dead.delete("k") is False
     assert dead.set_many({"a": 1}) == ["a"] and dead.has_key("k") is False and dead.touch("k") is False
+    assert dead.get("k", default=7) == 7 and dead.get("k") is None
+    assert dead.delete_many(["a"]) is None and dead.clear() is False
     with pytest.raises(ValueError):
         dead.incr("k")
+    with pytest.raises(ValueError):
+        dead.decr("k")
 
 
 def test_pages_and_logins_work_while_the_cache_is_down(client):
