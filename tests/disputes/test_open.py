@@ -189,42 +189,23 @@ def test_status_changes_are_kept_in_history(client_user, order, leads):
     assert list(dispute.history.order_by("history_date").values_list("status", flat=True)) == ["open", "withdrawn"]
 
 
-def _table_exists(model) -> bool:
-    from django.db import connection
-
-    return model._meta.db_table in connection.introspection.table_names()
-
-
 def test_snapshot_includes_email_events_and_provider_calls_when_those_apps_have_data(client_user):
-    from django.apps import apps
+    from providers.models import ProviderCall
+    from qualification.models import EmailEvent
 
     order = delivered_order(client_user, order_type=OrderType.MQL, leads=2)
     lead = delivered_leads(order)[0]
-    event_ids, call_ids = [], []
-    try:
-        EmailEvent = apps.get_model("qualification", "EmailEvent")
-    except LookupError:
-        EmailEvent = None
-    if EmailEvent is not None and _table_exists(EmailEvent):
-        event = EmailEvent.objects.create(
-            unique_key="evt-1",
-            event="clicked",
-            lead=lead,
-            order_id=order.pk,
-            occurred_at=timezone.now(),
-            outcome="accepted",
-            token="secret-token",
-        )
-        event_ids.append(event.pk)
-    try:
-        ProviderCall = apps.get_model("providers", "ProviderCall")
-    except LookupError:
-        ProviderCall = None
-    if ProviderCall is not None and _table_exists(ProviderCall):
-        call = ProviderCall.objects.create(provider="sandbox", operation="search", order_id=order.pk, outcome="ok")
-        call_ids.append(call.pk)
-    if not event_ids and not call_ids:
-        pytest.skip("neither qualification nor providers tables exist yet")
+    event = EmailEvent.objects.create(
+        unique_key="evt-1",
+        event="clicked",
+        lead=lead,
+        order_id=order.pk,
+        occurred_at=timezone.now(),
+        outcome="accepted",
+        token="secret-token",
+    )
+    call = ProviderCall.objects.create(provider="sandbox", operation="search", order_id=order.pk, outcome="ok")
+    event_ids, call_ids = [event.pk], [call.pk]
     dispute = _open(client_user, order, [lead], items=[{"lead": lead, "reason": "not_qualified"}])
     snapshot = dispute.evidence.get(kind="system_snapshot")
     assert snapshot.references["email_events"] == event_ids
